@@ -1,0 +1,33 @@
+rockspec_format = "3.0"
+package = "surrealdb"
+version = "scm-1"
+source = {
+  url = "git+https://github.com/surrealdb-lua/surrealdb-lua.git",
+}
+description = {
+  summary = "SurrealDB client and ORM toolkit for Lua 5.4 with a C core",
+  detailed = [[
+    A SurrealDB client speaking CBOR over HTTP and WebSocket, with a C core for the codec,
+    transport, pooling, retries and bulk batching, and a Lua layer for the client, value types,
+    models, schema generation and migrations.
+  ]],
+  license = "Apache-2.0",
+  homepage = "https://github.com/surrealdb-lua/surrealdb-lua",
+}
+dependencies = {
+  "lua >= 5.4, < 5.5",
+}
+external_dependencies = {
+  CURL = { header = "curl/curl.h", library = "curl" },
+  LIBUV = { header = "uv.h", library = "uv" },
+}
+build = {
+  type = "cmake",
+  variables = {
+    CMAKE_BUILD_TYPE = "Release",
+    LUA_INCDIR = "$(LUA_INCDIR)",
+    LUA_LIBDIR = "$(LIBDIR)",
+    LUA_LUADIR = "$(LUADIR)",
+    SURREALDB_WERROR = "OFF",
+  },
+}
