@@ -1,14 +1,33 @@
 -- Loaded by busted before the specs (see .busted): shared fixtures for all specs.
--- Integration specs reach the server named by SURREAL_URL (make test starts the dev server and sets it).
+-- Integration specs reach the server named by SURREAL_URL: `make test` starts the dev server and sets
+-- it (scripts/dev-server.sh); a user with a real `surreal` server sets it to that server.
 local helper = {}
 
---- The URL of the SurrealDB server the integration specs use (make test sets SURREAL_URL).
+local stats = os.getenv("SURREALDB_LUA_COVERAGE")
+if stats and stats ~= "" then
+  require("support.coverage").start(stats, "lua/surrealdb/")
+end
+
+--- The URL of the SurrealDB server the integration specs use.
 function helper.server_url()
   local url = os.getenv("SURREAL_URL")
   if url == nil or url == "" then
     error("SURREAL_URL is not set: run the specs with `make test`, which starts the dev server", 2)
   end
   return url
+end
+
+--- Quote a string for the shell.
+function helper.shell_quote(text)
+  return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
+end
+
+--- The shell command that runs node with `args` (strings), without the sanitizer preload of the
+-- ASan spec run: node must not inherit LD_PRELOAD.
+function helper.node_command(args)
+  local parts = { "env -u LD_PRELOAD node" }
+  for _, arg in ipairs(args) do parts[#parts + 1] = helper.shell_quote(arg) end
+  return table.concat(parts, " ")
 end
 
 package.loaded["spec.helper"] = helper

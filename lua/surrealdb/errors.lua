@@ -146,7 +146,8 @@ end
 -- @usage local err = errors.from_server({ code = -32002, message = "There was a problem with authentication" })
 function errors.from_server(server_error, fields)
   if type(server_error) ~= "table" then
-    return errors.new("ProtocolError", "the server sent an error that is not an object: " .. tostring(server_error), fields)
+    local message = "the server sent an error that is not an object: " .. tostring(server_error)
+    return errors.new("ProtocolError", message, fields)
   end
   local code, kind = server_error.code, server_error.kind
   if type(kind) ~= "string" then kind = nil end
