@@ -1,0 +1,244 @@
+-- Integration: every client method over HTTP and over WebSocket, against the real engine.
+local helper = require("spec.helper")
+local surrealdb = require("surrealdb")
+local errors = surrealdb.errors
+
+local base = helper.server_url()
+local schemes = {
+  http = base,
+  ws = (base:gsub("^http", "ws")),
+}
+
+local run_id = 0
+local function fresh_database(db)
+  run_id = run_id + 1
+  local name = ("client_%d_%d"):format(os.time(), run_id)
+  db:use("spec", name)
+  return name
+end
+
+for scheme, url in pairs(schemes) do
+  describe("client over " .. scheme .. " #integration", function()
+    local db
+
+    before_each(function()
+      db = surrealdb.connect(url, { timeout = 10 })
+      fresh_database(db)
+    end)
+
+    after_each(function()
+      if db then db:close() end
+    end)
+
+    it("reports health and version", function()
+      assert.is_true(db:health())
+      assert.matches("^surrealdb%-%d+%.%d+%.%d+", db:version())
+    end)
+
+    it("creates, selects, updates, merges, upserts and deletes records", function()
+      local ann = surrealdb.RecordID("person", "ann")
+      local created = db:create(ann, { name = "Ann", age = 30 })
+      assert.are.equal(ann, created.id)
+      assert.are.equal(30, created.age)
+
+      local read = db:select("person:ann")
+      assert.are.equal("Ann", read.name)
+
+      db:update(ann, { name = "Ann", age = 31 })
+      assert.are.equal(31, db:select(ann).age)
+
+      db:merge(ann, { city = "Paris" })
+      local merged = db:select(ann)
+      assert.are.equal("Paris", merged.city)
+      assert.are.equal(31, merged.age)
+
+      db:upsert("person:bob", { name = "Bob" })
+      assert.are.equal(2, #db:select("person"))
+
+      db:patch(ann, { { op = "replace", path = "/age", value = 40 } })
+      assert.are.equal(40, db:select(ann).age)
+
+      db:delete(ann)
+      assert.are.equal(1, #db:select("person"))
+    end)
+
+    it("creates with a random id when given a table", function()
+      local created = db:create("thing", { n = 1 })
+      assert.are.equal("thing", created.id.tb)
+      assert.are.equal("string", type(created.id.id))
+    end)
+
+    it("inserts many rows and relates records", function()
+      local rows = db:insert("person", {
+        { id = surrealdb.RecordID("person", "a"), name = "A" },
+        { id = surrealdb.RecordID("person", "b"), name = "B" },
+      })
+      assert.are.equal(2, #rows)
+      local edge = db:relate("person:a", "knows", "person:b", { since = 2020 })
+      local e = edge[1] or edge
+      assert.are.equal(surrealdb.RecordID("person", "a"), e["in"])
+      assert.are.equal(surrealdb.RecordID("person", "b"), e.out)
+      local related = db:insert_relation("knows", { ["in"] = surrealdb.RecordID("person", "b"),
+        out = surrealdb.RecordID("person", "a") })
+      assert.is_table(related)
+      local names = db:query("SELECT VALUE ->knows->person.name FROM ONLY person:a")
+      assert.are.same({ "B" }, names)
+    end)
+
+    it("binds variables instead of pasting them into the query", function()
+      local evil = "x'; DELETE person; --"
+      db:create("person:ann", { name = "Ann" })
+      local rows = db:query("SELECT * FROM person WHERE name = $name", { name = evil })
+      assert.are.equal(0, #rows)
+      assert.are.equal(1, #db:select("person"))
+    end)
+
+    it("returns every statement's result in order", function()
+      local a, b, c = db:query("RETURN 1; RETURN 'two'; RETURN [3]")
+      assert.are.equal(1, a)
+      assert.are.equal("two", b)
+      assert.are.same({ 3 }, { c[1] })
+    end)
+
+    it("raises a QueryError that carries all statement results", function()
+      local ok, err = pcall(db.query, db, "RETURN 1; THROW 'boom'; RETURN 3")
+      assert.is_false(ok)
+      assert.is_true(errors.is(err, "QueryError"))
+      assert.are.equal(2, err.statement)
+      assert.matches("boom", err.message)
+      assert.are.equal(3, #err.results)
+      assert.are.equal("OK", err.results[1].status)
+      local raw = db:query_raw("RETURN 1; THROW 'boom'")
+      assert.are.equal("ERR", raw[2].status)
+    end)
+
+    it("keeps variables set with let and drops them with unset", function()
+      db:let("min", 18)
+      assert.are.equal(18, db:query("RETURN $min"))
+      assert.are.equal(20, db:query("RETURN $min + $extra", { extra = 2 }))
+      db:unset("min")
+      assert.are.equal(surrealdb.NONE, db:query("RETURN $min"))
+    end)
+
+    it("switches namespace and database with use", function()
+      db:create("person:ann", { name = "Ann" })
+      local other = fresh_database(db)
+      assert.are.equal(0, #db:select("person"))
+      local state = db:use(nil, other)
+      assert.are.equal("spec", state.namespace)
+      assert.are.equal(other, state.database)
+    end)
+
+    it("runs functions", function()
+      assert.are.equal(5, db:run("string::len", nil, { "hello" }))
+    end)
+
+    it("signs in with real credentials and rejects wrong ones", function()
+      db:query("DEFINE USER IF NOT EXISTS spec_root ON ROOT PASSWORD 'secret-pw' ROLES OWNER")
+      local token = db:signin({ username = "spec_root", password = "secret-pw" })
+      assert.is_string(token)
+      local ok, err = pcall(db.signin, db, { username = "spec_root", password = "wrong-pw" })
+      assert.is_false(ok)
+      assert.is_true(errors.is(err, "AuthError"))
+      assert.is_nil(tostring(err):find("wrong-pw", 1, true))
+      local other = surrealdb.connect(url, { auth = { token = token }, timeout = 10 })
+      assert.is_true(other:health())
+      other:close()
+      db:invalidate()
+    end)
+
+    it("validates arguments", function()
+      local ok, err = pcall(db.select, db, 42)
+      assert.is_false(ok)
+      assert.is_true(errors.is(err, "ValidationError"))
+      ok, err = pcall(db.query, db, nil)
+      assert.is_true(errors.is(err, "ValidationError"))
+    end)
+
+    it("fails calls on a closed client", function()
+      db:close()
+      local ok, err = pcall(db.select, db, "person")
+      assert.is_false(ok)
+      assert.is_true(errors.is(err, "ConnectionError"))
+      db = nil
+    end)
+
+    it("times out a slow request and stays usable", function()
+      local ok, err = pcall(db.query, db, "SLEEP 2s", nil, { timeout = 0.3 })
+      assert.is_false(ok)
+      assert.is_true(errors.is(err, "TimeoutError"))
+      assert.are.equal(1, db:query("RETURN 1"))
+    end)
+
+    it("runs many calls concurrently in spawned tasks", function()
+      local fns = {}
+      for i = 1, 20 do
+        fns[i] = function() return db:query("RETURN $i", { i = i }) end
+      end
+      local results = surrealdb.gather(fns)
+      for i = 1, 20 do assert.are.equal(i, results[i]) end
+    end)
+  end)
+end
+
+describe("client over ws only #integration", function()
+  local db
+  before_each(function()
+    db = surrealdb.connect(schemes.ws, { timeout = 10 })
+    fresh_database(db)
+  end)
+  after_each(function() db:close() end)
+
+  it("streams live notifications and stops on kill", function()
+    db:query("DEFINE TABLE person SCHEMALESS")
+    local live = db:live("person")
+    db:create("person:ann", { name = "Ann" })
+    local note = live:next(5)
+    assert.is_not_nil(note)
+    assert.are.equal("CREATE", note.action)
+    assert.are.equal("Ann", note.result.name)
+    db:merge("person:ann", { age = 3 })
+    assert.are.equal("UPDATE", live:next(5).action)
+    live:kill()
+    assert.is_nil(live:next(0.2))
+  end)
+
+  it("commits and cancels transactions", function()
+    db:transaction(function(tx)
+      tx:query("CREATE account:a SET balance = 10")
+    end)
+    assert.are.equal(10, db:select("account:a").balance)
+    local ok = pcall(db.transaction, db, function(tx)
+      tx:query("UPDATE account:a SET balance = 0")
+      error("abort")
+    end)
+    assert.is_false(ok)
+    assert.are.equal(10, db:select("account:a").balance)
+  end)
+
+  it("refuses live queries over http", function()
+    local http = surrealdb.connect(schemes.http)
+    local ok, err = pcall(http.live, http, "person")
+    assert.is_false(ok)
+    assert.is_true(errors.is(err, "ValidationError"))
+    http:close()
+  end)
+end)
+
+describe("connect", function()
+  it("rejects a bad URL", function()
+    local ok, err = pcall(surrealdb.connect, "ftp://x")
+    assert.is_false(ok)
+    assert.is_true(errors.is(err, "ValidationError"))
+  end)
+
+  it("fails with a ConnectionError when nothing listens", function()
+    local ok, err = pcall(surrealdb.connect, "ws://127.0.0.1:1", { connect_timeout = 2 })
+    assert.is_false(ok)
+    assert.is_true(errors.is(err, "ConnectionError"))
+    local http = surrealdb.connect("http://127.0.0.1:1", { connect_timeout = 2 })
+    ok, err = pcall(http.version, http)
+    assert.is_false(ok)
+    assert.is_true(errors.is(err, "ConnectionError"))
+  end)
+end)
