@@ -1,0 +1,114 @@
+--- CBOR encoding and decoding of SurrealDB values.
+--
+-- The codec itself is C (`surrealdb.core`): it writes CBOR straight from the Lua value and builds the
+-- Lua value straight from the bytes, without an intermediate tree. This module hands it the value
+-- types once and turns its failures into error objects (`surrealdb.errors`).
+--
+-- How values map (SurrealDB tags as the official JS codec writes them):
+--
+--  * `surrealdb.null` is CBOR null; `surrealdb.NONE` is tag 6 (null). Lua `nil` is never encoded: it
+--    means absent, so an object field set to nil does not exist.
+--  * Booleans; integers (full 64-bit, shortest form); floats (float64; float16/32 are read too).
+--  * Strings are CBOR text and must be valid UTF-8: wrap binary data in `surrealdb.Bytes`, which is a
+--    CBOR byte string.
+--  * A table with keys 1..n and no other key is an array; a table with string keys only is an object;
+--    the empty table is an empty object. `surrealdb.array(t)` marks an array (so an empty one stays an
+--    array) and `surrealdb.object(t)` an object. Every decoded array carries the array marker.
+--    Mixed keys, holes, keys that are neither strings nor integers, cycles, functions, coroutines and
+--    userdata are EncodeErrors naming the path, such as `$.friends[2].name` (Lua indices).
+--  * RecordID (tag 8), Table (7), Uuid (37; tag 9 read), Datetime (12; tag 0 read), Duration (14;
+--    tag 13 read), Decimal (10), Range (49, bounds 50/51), Geometry (88..94), Future (15), File (55),
+--    Set (56); any other tag decodes as Tagged and encodes back identically.
+--
+-- Decoding accepts what RFC 8949 allows and SurrealDB could send: indefinite-length arrays, maps and
+-- strings, float16/32, non-shortest heads. It rejects, as DecodeErrors naming the byte offset:
+-- truncated input, lengths longer than the input left, nesting deeper than 512, reserved heads
+-- (additional information 28..30), break codes out of place, indefinite strings whose chunks are not
+-- definite strings of the same type, invalid UTF-8, integers beyond 64-bit signed, simple values
+-- other than false/true/null/undefined, tags of SurrealDB with content of the wrong shape, and
+-- trailing bytes. Map keys must be text strings or integers (an integer key becomes an integer key
+-- of the Lua table); with a duplicate key the last value wins. CBOR undefined decodes as NONE.
+--
+-- @module surrealdb.cbor
+-- @usage
+-- local cbor = require("surrealdb.cbor")
+-- local bytes = cbor.encode({ name = "Tobie", tags = { "a", "b" } })
+-- local value = cbor.decode(bytes)
+local core = require("surrealdb.core")
+local errors = require("surrealdb.errors")
+local null = require("surrealdb.types.null")
+local shape = require("surrealdb.types.shape")
+local RecordID = require("surrealdb.types.record_id")
+local Table = require("surrealdb.types.table")
+local Uuid = require("surrealdb.types.uuid")
+local Datetime = require("surrealdb.types.datetime")
+local Duration = require("surrealdb.types.duration")
+local Decimal = require("surrealdb.types.decimal")
+local Range = require("surrealdb.types.range")
+local Geometry = require("surrealdb.types.geometry")
+local Future = require("surrealdb.types.future")
+local File = require("surrealdb.types.file")
+local Set = require("surrealdb.types.set")
+local Bytes = require("surrealdb.types.bytes")
+local Tagged = require("surrealdb.types.tagged")
+
+local cbor_encode, cbor_decode = core.cbor_encode, core.cbor_decode
+
+local cbor = {}
+
+core.cbor_configure({
+  null = null.null,
+  NONE = null.NONE,
+  array_mt = shape.array_mt,
+  object_mt = shape.object_mt,
+  RecordID = RecordID,
+  Table = Table,
+  Uuid = Uuid,
+  Datetime = Datetime,
+  Duration = Duration,
+  Decimal = Decimal,
+  Range = Range,
+  Geometry = Geometry,
+  Future = Future,
+  File = File,
+  Set = Set,
+  Bytes = Bytes,
+  Tagged = Tagged,
+  parse_record_id = function(s) return RecordID.parse(s) end,
+  parse_datetime = function(s) return Datetime.parse(s) end,
+  parse_duration = function(s) return Duration.parse(s) end,
+  parse_uuid = function(s) return Uuid.parse(s) end,
+})
+
+--- Encode a Lua value as CBOR.
+-- @param value the value: a plain Lua value, a table, or a value of `surrealdb.types`
+-- @treturn string the CBOR bytes
+-- @raise EncodeError (`err.path` says where, such as `$.friends[2].name`)
+-- @usage
+-- local bytes = cbor.encode({ id = RecordID.new("person", 1), tags = surrealdb.array() })
+function cbor.encode(value)
+  local bytes, message, path = cbor_encode(value)
+  if bytes == nil then
+    errors.raise("EncodeError", message, { path = path }, 2)
+  end
+  return bytes
+end
+
+--- Decode CBOR bytes into a Lua value.
+-- @tparam string bytes one complete CBOR value (untrusted input is fine)
+-- @return the value
+-- @raise DecodeError (`err.offset` is the 0-based byte offset where the input went wrong)
+-- @usage
+-- local value = cbor.decode("\xa1\x61\x61\x01") -- { a = 1 }
+function cbor.decode(bytes)
+  if type(bytes) ~= "string" then
+    errors.raise("DecodeError", "cbor.decode expects a string, got " .. type(bytes), { offset = 0 }, 2)
+  end
+  local value, message, offset = cbor_decode(bytes)
+  if value == nil then
+    errors.raise("DecodeError", message, { offset = offset }, 2)
+  end
+  return value
+end
+
+return cbor
