@@ -70,7 +70,22 @@ static const char *const major_names[8] = {
 /* Reads the head at d->p: the major type, the additional information and its argument (the value,
  * length, tag number or float bits). Indefinite lengths give ai = 31; for major type 7 that is the
  * break code, which the callers that expect it check for. */
-static int read_head(decoder *d, int *major, int *ai, uint64_t *arg)
+static int read_head_long(decoder *d, int *major, int *ai, uint64_t *arg);
+
+static inline int read_head(decoder *d, int *major, int *ai, uint64_t *arg)
+{
+    /* Most heads are one byte: a small integer, a short string, array or map. */
+    if (d->p < d->end && (*d->p & 31) < 24) {
+        unsigned char ib = *d->p++;
+        *major = ib >> 5;
+        *ai = ib & 31;
+        *arg = (uint64_t)*ai;
+        return 0;
+    }
+    return read_head_long(d, major, ai, arg);
+}
+
+static int read_head_long(decoder *d, int *major, int *ai, uint64_t *arg)
 {
     size_t off = offset_of(d, d->p);
     if (d->p >= d->end) {
@@ -79,10 +94,6 @@ static int read_head(decoder *d, int *major, int *ai, uint64_t *arg)
     unsigned char ib = *d->p++;
     *major = ib >> 5;
     *ai = ib & 31;
-    if (*ai < 24) {
-        *arg = (uint64_t)*ai;
-        return 0;
-    }
     if (*ai <= 27) {
         size_t n = (size_t)1 << (*ai - 24);
         if (remaining(d) < n) {

@@ -311,7 +311,8 @@ static int enter(encoder *e, const void *p)
             return fail(e, "cycle: the table contains itself");
         }
     }
-    if (!lua_checkstack(e->L, 8)) {
+    /* A level holds at most 6 stack slots; room for 16 levels is made every 16 levels. */
+    if ((e->depth & 15) == 0 && !lua_checkstack(e->L, 16 * 6 + 8)) {
         return fail(e, "Lua stack overflow");
     }
     e->seen[e->depth] = p;
@@ -448,6 +449,7 @@ static int encode_array_from_next(encoder *e, int t, int kind)
     }
     b->len += reserved;
     lua_Integer expected = 1;
+    int v = lua_gettop(L); /* the value; the key is below it */
     do {
         if (!lua_isinteger(L, -2) || lua_tointeger(L, -2) != expected) {
             lua_pop(L, 2);
@@ -455,7 +457,7 @@ static int encode_array_from_next(encoder *e, int t, int kind)
             return encode_array_checked(e, t, kind);
         }
         set_path_index(e, expected);
-        if (encode_value(e, lua_gettop(L))) {
+        if (encode_value(e, v)) {
             return -1;
         }
         lua_pop(L, 1);
@@ -471,6 +473,7 @@ static int encode_map_from_next(encoder *e, int t, int kind)
     sdb_buffer *b = e->b;
     size_t hdr = b->len;
     uint64_t count = 0;
+    int v = lua_gettop(L); /* the value; the key is below it */
     if (put_byte(e, 0xa0)) {
         return -1;
     }
@@ -490,7 +493,7 @@ static int encode_map_from_next(encoder *e, int t, int kind)
         size_t n;
         const char *k = lua_tolstring(L, -2, &n);
         set_path_key(e, k, n);
-        if (put_text(e, k, n) || encode_value(e, lua_gettop(L))) {
+        if (put_text(e, k, n) || encode_value(e, v)) {
             return -1;
         }
         lua_pop(L, 1);

@@ -1,13 +1,12 @@
-/* UTF-8 validation with an ASCII fast path: text from SurrealDB is mostly ASCII, so eight bytes are
- * checked at a time until a byte with the high bit set shows up. */
+/* The full UTF-8 check (sdb_utf8.h has the ASCII fast path in front of it). Runs of ASCII are still
+ * skipped eight bytes at a time. */
 #include <stdint.h>
 #include <string.h>
 
 #include "sdb_utf8.h"
 
-size_t sdb_utf8_check(const unsigned char *s, size_t len)
+size_t sdb_utf8_check_from(const unsigned char *s, size_t len, size_t i)
 {
-    size_t i = 0;
     while (i < len) {
         while (i + 8 <= len) {
             uint64_t w;
