@@ -262,12 +262,13 @@ static int seq_next(decoder *d, seq *s)
 /* For tag contents of a fixed size: the next item must exist (1) or the array must end (0). */
 static int seq_expect(decoder *d, seq *s, int more, const char *what)
 {
+    size_t off = offset_of(d, d->p);
     int r = seq_next(d, s);
     if (r < 0) {
         return -1;
     }
     if (r != more) {
-        return fail(d, offset_of(d, d->p), "%s has %s items", what, more ? "too few" : "too many");
+        return fail(d, off, "%s has %s items", what, more ? "too few" : "too many");
     }
     return 0;
 }
