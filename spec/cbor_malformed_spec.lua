@@ -214,7 +214,7 @@ describe("surrealdb.cbor.decode on malformed input", function()
       encoded[#encoded + 1] = cbor.encode(values) -- all of them in one array
       for _, hex in ipairs({
         "9f 01 82 02 03 bf 61 61 01 ff ff", "7f 62 6162 62 6364 ff", "5f 41 00 42 0102 ff",
-        "c0 78 1e" .. ("2024-01-02T03:04:05.123456789Z"):gsub(".", function(c) return string.format("%02x", c:byte()) end),
+        "c0 78 1e 323032342d30312d30325430333a30343a30352e3132333435363738395a",
         "c9 78 24 30313930643461342d396233632d376432652d386630302d313233343536373839616263",
         "cd 62 3173", "c8 68 706572736f6e3a31", "f9 3c00", "fa 47c35000", "f7",
       }) do
