@@ -7,8 +7,9 @@
 -- Accepted syntax: an optional sign, digits, optionally a `.` followed by digits, optionally an
 -- exponent (`e` or `E`, optional sign, digits). SurrealDB reads tag 10 with `rust_decimal`'s plain
 -- parser, which knows no exponent, so an exponent is applied here, exactly, on the text:
--- `Decimal("1.5e3").value == "1500"`, `Decimal("25e-3").value == "0.025"`. A leading `+` is
--- dropped. SurrealDB holds 28 significant digits; longer decimals are rounded by the server.
+-- `Decimal("1.5e3").value == "1500"`, `Decimal("25e-3").value == "0.025"` (with leading zeros
+-- dropped; text without an exponent is kept as it is). A leading `+` is dropped. SurrealDB holds
+-- 28 significant digits; longer decimals are rounded by the server.
 --
 -- Equality and ordering are numeric: `Decimal("1.50") == Decimal("1.5")`.
 --
@@ -30,7 +31,6 @@ end
 
 -- Plain text of a decimal from its parts, applying the exponent exactly.
 local function positional(sign, int, frac, exp)
-  if exp == 0 then return sign .. int .. (frac ~= "" and ("." .. frac) or "") end
   local digits = int .. frac
   local point = #int + exp -- digits before the decimal point
   local text
@@ -48,16 +48,15 @@ end
 local function parse(text)
   local sign, int, dot, frac, rest = text:match("^([+-]?)(%d+)(%.?)(%d*)(.*)$")
   if not sign or (dot == "." and frac == "") or (dot == "" and frac ~= "") then return nil end
-  local exp = 0
-  if rest ~= "" then
-    local e = rest:match("^[eE]([+-]?%d+)$")
-    if not e then return nil end
-    exp = math.tointeger(tonumber(e))
-    if exp == nil or exp > MAX_EXPONENT or exp < -MAX_EXPONENT then
-      return nil, "the exponent is out of range -" .. MAX_EXPONENT .. ".." .. MAX_EXPONENT
-    end
+  sign = sign == "-" and "-" or ""
+  if rest == "" then return sign .. int .. dot .. frac end
+  local e = rest:match("^[eE]([+-]?%d+)$")
+  if not e then return nil end
+  local exp = math.tointeger(tonumber(e))
+  if exp == nil or exp > MAX_EXPONENT or exp < -MAX_EXPONENT then
+    return nil, "the exponent is out of range -" .. MAX_EXPONENT .. ".." .. MAX_EXPONENT
   end
-  return positional(sign == "-" and "-" or "", int, frac, exp)
+  return positional(sign, int, frac, exp)
 end
 
 --- Make a decimal from its text, or from a Lua number.

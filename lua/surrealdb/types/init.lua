@@ -131,7 +131,7 @@ end
 -- @usage types.float_text(1.5)   --> 1.5f
 -- types.float_text(2)            --> 2f
 function types.float_text(x)
-  x = x + 0.0
+  x = x * 1.0 -- a float, keeping the sign of -0.0
   if x ~= x then return "NaN" end
   if x == math.huge then return "Infinity" end
   if x == -math.huge then return "-Infinity" end
@@ -165,6 +165,15 @@ function types.number_text(x)
 end
 
 local MAX_DEPTH = 512
+
+-- Byte order of strings (as SurrealDB sorts object keys), whatever the C locale's collation.
+local function byte_less(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = a:byte(i), b:byte(i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
 
 local function write(value, out, path, depth)
   local kind = type(value)
@@ -218,7 +227,7 @@ local function write(value, out, path, depth)
       out[#out + 1] = "{  }"
       return
     end
-    table.sort(keys)
+    table.sort(keys, byte_less)
     out[#out + 1] = "{ "
     for i, k in ipairs(keys) do
       if i > 1 then out[#out + 1] = ", " end
@@ -234,8 +243,8 @@ end
 
 --- The SurrealQL literal text of any value.
 -- `nil` is `NONE`; strings are quoted; integers are digits and floats carry the `f` suffix;
--- arrays are `[a, b]`; objects are `{ key: value }` with their keys sorted (as SurrealDB prints
--- them; the empty object is `{  }`); values of the types are their `tostring`.
+-- arrays are `[a, b]`; objects are `{ key: value }` with their keys in byte order (as SurrealDB
+-- prints them; the empty object is `{  }`); values of the types are their `tostring`.
 -- @param value any value
 -- @treturn string
 -- @raise ValidationError for functions, coroutines, userdata, tables with mixed keys and cycles

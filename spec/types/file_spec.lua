@@ -1,0 +1,49 @@
+-- Unit specs of surrealdb.types.file (no server needed).
+local errors = require("surrealdb.errors")
+local File = require("surrealdb.types.file")
+
+local function raises(fn, text)
+  local ok, err = pcall(fn)
+  assert.is_false(ok, "expected an error")
+  assert.is_true(errors.is(err, "ValidationError"), "expected a ValidationError, got " .. tostring(err))
+  if text then
+    assert.is_truthy(err.message:find(text, 1, true), "message " .. string.format("%q", err.message)
+      .. " does not contain " .. string.format("%q", text))
+  end
+  return err
+end
+
+describe("File", function()
+  it("makes { bucket, key } instances with a key starting with /", function()
+    local f = File("avatars", "tobie.png")
+    assert.equal(File, getmetatable(f))
+    assert.equal("surrealdb.File", getmetatable(f).__name)
+    assert.equal("avatars", f.bucket)
+    assert.equal("/tobie.png", f.key)
+    assert.equal("/a/b", File("b", "/a/b").key)
+    assert.equal("/", File("b", "").key)
+    assert.equal(f, File.new("avatars", "/tobie.png"))
+  end)
+
+  it("rejects bad buckets and keys", function()
+    raises(function() File("", "k") end, "bucket must be a non-empty string, got an empty string")
+    raises(function() File(nil, "k") end, "bucket must be a non-empty string, got nil")
+    raises(function() File("b") end, "key must be a string, got nil")
+    raises(function() File("b", "\255") end, "is not valid UTF-8")
+  end)
+
+  it("writes f\"bucket:/key\" with SurrealDB's escapes", function()
+    assert.equal('f"avatars:/tobie.png"', tostring(File("avatars", "tobie.png")))
+    assert.equal('f"docs:/reports/2024-01_a.pdf"', tostring(File("docs", "reports/2024-01_a.pdf")))
+    assert.equal('f"my\\ bucket:/a\\ b.txt"', tostring(File("my bucket", "a b.txt")))
+    assert.equal('f"a\\/b:/c"', tostring(File("a/b", "c")))
+    assert.equal('f"b:/\\"q\\"\\:"', tostring(File("b", '"q":')))
+    assert.equal('f"b:/\\é"', tostring(File("b", "é")))
+  end)
+
+  it("compares bucket and key", function()
+    assert.equal(File("b", "k"), File("b", "/k"))
+    assert.not_equal(File("b", "k"), File("c", "k"))
+    assert.not_equal(File("b", "k"), File("b", "j"))
+  end)
+end)
