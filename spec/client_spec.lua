@@ -152,6 +152,7 @@ for scheme, url in pairs(schemes) do
       assert.is_false(ok)
       assert.is_true(errors.is(err, "ValidationError"))
       ok, err = pcall(db.query, db, nil)
+      assert.is_false(ok)
       assert.is_true(errors.is(err, "ValidationError"))
     end)
 

@@ -30,5 +30,19 @@ function helper.node_command(args)
   return table.concat(parts, " ")
 end
 
+--- Call `fn`, expect it to raise an error object of `class` (default ValidationError) whose message
+-- contains `text` (plain); return the error.
+function helper.raises(fn, text, class)
+  class = class or "ValidationError"
+  local ok, err = pcall(fn)
+  assert(not ok, "expected an error")
+  assert(require("surrealdb.errors").is(err, class), "expected a " .. class .. ", got " .. tostring(err))
+  if text then
+    assert(err.message:find(text, 1, true),
+      ("message %q does not contain %q"):format(err.message, text))
+  end
+  return err
+end
+
 package.loaded["spec.helper"] = helper
 return helper

@@ -1,18 +1,8 @@
 -- Unit specs of surrealdb.types.datetime (no server needed).
-local errors = require("surrealdb.errors")
 local Datetime = require("surrealdb.types.datetime")
 local Duration = require("surrealdb.types.duration")
 
-local function raises(fn, text)
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "expected an error")
-  assert.is_true(errors.is(err, "ValidationError"), "expected a ValidationError, got " .. tostring(err))
-  if text then
-    assert.is_truthy(err.message:find(text, 1, true), "message " .. string.format("%q", err.message)
-      .. " does not contain " .. string.format("%q", text))
-  end
-  return err
-end
+local raises = require("spec.helper").raises
 
 local function at(seconds, nanoseconds)
   return { seconds = seconds, nanoseconds = nanoseconds or 0 }

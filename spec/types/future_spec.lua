@@ -1,17 +1,7 @@
 -- Unit specs of surrealdb.types.future (no server needed).
-local errors = require("surrealdb.errors")
 local Future = require("surrealdb.types.future")
 
-local function raises(fn, text)
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "expected an error")
-  assert.is_true(errors.is(err, "ValidationError"), "expected a ValidationError, got " .. tostring(err))
-  if text then
-    assert.is_truthy(err.message:find(text, 1, true), "message " .. string.format("%q", err.message)
-      .. " does not contain " .. string.format("%q", text))
-  end
-  return err
-end
+local raises = require("spec.helper").raises
 
 describe("Future", function()
   it("makes { body } instances of the class", function()

@@ -1,18 +1,8 @@
 -- Unit specs of surrealdb.types.geometry (no server needed).
-local errors = require("surrealdb.errors")
 local types = require("surrealdb.types")
 local Geometry = require("surrealdb.types.geometry")
 
-local function raises(fn, text)
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "expected an error")
-  assert.is_true(errors.is(err, "ValidationError"), "expected a ValidationError, got " .. tostring(err))
-  if text then
-    assert.is_truthy(err.message:find(text, 1, true), "message " .. string.format("%q", err.message)
-      .. " does not contain " .. string.format("%q", text))
-  end
-  return err
-end
+local raises = require("spec.helper").raises
 
 local square = { { 0, 0 }, { 0, 1 }, { 1, 1 }, { 1, 0 } }
 local hole = { { 0.25, 0.25 }, { 0.25, 0.5 }, { 0.5, 0.5 }, { 0.25, 0.25 } }

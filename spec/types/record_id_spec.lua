@@ -1,5 +1,4 @@
 -- Unit specs of surrealdb.types.record_id (no server needed).
-local errors = require("surrealdb.errors")
 local types = require("surrealdb.types")
 local RecordID = require("surrealdb.types.record_id")
 local Table = require("surrealdb.types.table")
@@ -10,16 +9,7 @@ local Duration = require("surrealdb.types.duration")
 local Decimal = require("surrealdb.types.decimal")
 local Bytes = require("surrealdb.types.bytes")
 
-local function raises(fn, text)
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "expected an error")
-  assert.is_true(errors.is(err, "ValidationError"), "expected a ValidationError, got " .. tostring(err))
-  if text then
-    assert.is_truthy(err.message:find(text, 1, true), "message " .. string.format("%q", err.message)
-      .. " does not contain " .. string.format("%q", text))
-  end
-  return err
-end
+local raises = require("spec.helper").raises
 
 local UUID = "0190a5c8-6a9e-7d4c-8000-0123456789ab"
 

@@ -1,19 +1,9 @@
 -- Unit specs of surrealdb.types.shape (no server needed).
-local errors = require("surrealdb.errors")
 local shape = require("surrealdb.types.shape")
 local RecordID = require("surrealdb.types.record_id")
 local Uuid = require("surrealdb.types.uuid")
 
-local function raises(fn, text)
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "expected an error")
-  assert.is_true(errors.is(err, "ValidationError"), "expected a ValidationError, got " .. tostring(err))
-  if text then
-    assert.is_truthy(err.message:find(text, 1, true), "message " .. string.format("%q", err.message)
-      .. " does not contain " .. string.format("%q", text))
-  end
-  return err
-end
+local raises = require("spec.helper").raises
 
 describe("shape", function()
   it("marks arrays and objects in place or on a new table", function()

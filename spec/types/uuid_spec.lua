@@ -1,17 +1,7 @@
 -- Unit specs of surrealdb.types.uuid (no server needed; v4/v7 use the C core's clock and CSPRNG).
-local errors = require("surrealdb.errors")
 local Uuid = require("surrealdb.types.uuid")
 
-local function raises(fn, text)
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "expected an error")
-  assert.is_true(errors.is(err, "ValidationError"), "expected a ValidationError, got " .. tostring(err))
-  if text then
-    assert.is_truthy(err.message:find(text, 1, true), "message " .. string.format("%q", err.message)
-      .. " does not contain " .. string.format("%q", text))
-  end
-  return err
-end
+local raises = require("spec.helper").raises
 
 local TEXT = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
 
