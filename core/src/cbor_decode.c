@@ -14,6 +14,7 @@
  * table); with duplicate keys the last one wins; integers beyond the 64-bit signed range, simple
  * values other than false/true/null/undefined, and tags with content of the wrong shape are errors.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -303,6 +304,7 @@ static int check_nesting(decoder *d, size_t off, int depth)
     if (depth >= SDB_CBOR_MAX_DEPTH) {
         return fail(d, off, "nesting deeper than %d levels", SDB_CBOR_MAX_DEPTH);
     }
+    /* A level holds at most 6 stack slots (a range holds more, over two levels of depth). */
     if (!lua_checkstack(d->L, 8)) {
         return fail(d, off, "Lua stack overflow");
     }
@@ -315,6 +317,9 @@ static int new_array(decoder *d, int ai, uint64_t n, size_t off)
     if (ai != 31 && n > remaining(d)) {
         return fail(d, off, "array of %llu items is longer than the %zu bytes left",
                     (unsigned long long)n, remaining(d));
+    }
+    if (ai != 31 && n > INT_MAX) {
+        return fail(d, off, "array of %llu items is too large", (unsigned long long)n);
     }
     lua_createtable(d->L, ai != 31 ? (int)n : 0, 0);
     return 0;
@@ -367,6 +372,9 @@ static int decode_map(decoder *d, int ai, uint64_t n, size_t off, int depth)
     if (ai != 31 && n > remaining(d) / 2) {
         return fail(d, off, "map of %llu pairs is longer than the %zu bytes left",
                     (unsigned long long)n, remaining(d));
+    }
+    if (ai != 31 && n > INT_MAX) {
+        return fail(d, off, "map of %llu pairs is too large", (unsigned long long)n);
     }
     lua_createtable(L, 0, ai != 31 ? (int)n : 0);
     seq s = {n, ai == 31, off};

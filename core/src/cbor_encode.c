@@ -219,8 +219,37 @@ static inline int put_string(encoder *e, unsigned major, const char *s, size_t n
     if (n > SIZE_MAX - 16 || sdb_buffer_reserve(b, n + 9)) {
         return oom(e);
     }
+    unsigned char *p = b->data + b->len;
+    if (n < 24) {
+        /* Keys and most values: a one-byte head, and the bytes copied as at most three
+         * overlapping words rather than through a call to memcpy. */
+        *p++ = (unsigned char)(major << 5 | n);
+        if (n >= 8) {
+            uint64_t head, mid, tail;
+            memcpy(&head, s, 8);
+            memcpy(&tail, s + n - 8, 8);
+            if (n > 16) {
+                memcpy(&mid, s + 8, 8);
+                memcpy(p + 8, &mid, 8);
+            }
+            memcpy(p, &head, 8);
+            memcpy(p + n - 8, &tail, 8);
+        } else if (n >= 4) {
+            uint32_t head, tail;
+            memcpy(&head, s, 4);
+            memcpy(&tail, s + n - 4, 4);
+            memcpy(p, &head, 4);
+            memcpy(p + n - 4, &tail, 4);
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                p[i] = (unsigned char)s[i];
+            }
+        }
+        b->len += 1 + n;
+        return 0;
+    }
     size_t hs = head_size(n);
-    write_head(b->data + b->len, major, n, hs);
+    write_head(p, major, n, hs);
     b->len += hs;
     sdb_buffer_put_mem(b, s, n);
     return 0;
