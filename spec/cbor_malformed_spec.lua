@@ -188,6 +188,23 @@ describe("surrealdb.cbor.decode on malformed input", function()
     rejects("c8 61 78", 0, "invalid record id string (tag 8)")
   end)
 
+  it("survives a memory error at every allocation (spec/support/cbor_oom.c)", function()
+    local helper = require("spec.helper")
+    local exe = os.tmpname()
+    local compile = "cc -std=c11 -O1 spec/support/cbor_oom.c $(pkg-config --cflags --libs lua5.4) -o "
+      .. helper.shell_quote(exe) .. " 2>&1"
+    local pipe = assert(io.popen(compile))
+    local out = pipe:read("a")
+    assert(pipe:close(), "could not build spec/support/cbor_oom.c:\n" .. out)
+    pipe = assert(io.popen("LUA_PATH=" .. helper.shell_quote(package.path) .. " LUA_CPATH="
+      .. helper.shell_quote(package.cpath) .. " " .. helper.shell_quote(exe) .. " 2>&1"))
+    out = pipe:read("a")
+    local ok = pipe:close()
+    os.remove(exe)
+    assert(ok, out)
+    assert.matches("%d+ allocation points tried, %d+ memory errors", out)
+  end)
+
   describe("fuzz: random mutations of valid encodings", function()
     local function corpus()
       local function point(x, y) return make(Geometry, { kind = "Point", coordinates = { x, y } }) end

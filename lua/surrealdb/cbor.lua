@@ -85,7 +85,8 @@ core.cbor_configure({
 -- @treturn string the CBOR bytes
 -- @raise EncodeError (`err.path` says where, such as `$.friends[2].name`)
 -- @usage
--- local bytes = cbor.encode({ id = RecordID.new("person", 1), tags = surrealdb.array() })
+-- local types = require("surrealdb.types")
+-- local bytes = cbor.encode({ id = types.RecordID("person", 1), tags = types.array() })
 function cbor.encode(value)
   local bytes, message, path = cbor_encode(value)
   if bytes == nil then
