@@ -91,6 +91,18 @@ local function segment_text(segment)
   return types.escape_ident(segment)
 end
 
+--- The SurrealQL text of one identifier (a field or table name), or nil when it is not one.
+-- An identifier is made of ASCII letters, digits and `_` and does not start with a digit; reserved
+-- words of SurrealQL (`select`, `value`, `true`, ...) are written `⟨...⟩`.
+-- @tparam string name
+-- @treturn string|nil
+-- @usage filter.identifier("age")    --> age
+-- filter.identifier("select")        --> ⟨select⟩
+-- filter.identifier("my table")      --> nil
+function filter.identifier(name)
+  return segment_text(name)
+end
+
 -- The segments of a path written with `__` between them.
 local function split(path)
   local segments = {}

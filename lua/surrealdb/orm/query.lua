@@ -7,22 +7,32 @@
 -- `each`, `page`, `update` or `delete` runs it; `compile` gives the SurrealQL and its variables
 -- without sending anything.
 --
--- The statement's target is always bound: a table as the variable `$tb` holding a `Table` value
--- (CBOR tag 7; SurrealDB reads it as the table itself, also as the target of `INSERT INTO`), a
--- record as `$id` holding a `RecordID`. A table given as a string must be an identifier (ASCII
--- letters, digits and `_`, not starting with a digit); any other name is given as
--- `surrealdb.Table("my-table")`. A string with a `:` is a record id (`"person:tobie"`, read by
--- `RecordID.parse`). Filter values are `$p1`, `$p2`, ... (see `surrealdb.orm.filter`), limit and
--- offset are `$limit` and `$start`. ORDER BY and FETCH name fields, which cannot be bound: they are
--- checked as field paths (`address__city`, written `address.city`).
+-- The target: a table is written into the statement as an identifier, a record is bound as `$id`
+-- holding a `RecordID`. A table given as a string must be an identifier (ASCII letters, digits and
+-- `_`, not starting with a digit; reserved words such as `select` are written `⟨select⟩`); any
+-- other name is given as `surrealdb.Table("my-table")` and written escaped as SurrealDB escapes
+-- identifiers (`⟨my-table⟩`, see `surrealdb.types.escape_ident`). A string with a `:` is a record
+-- id (`"person:tobie"`, read by `RecordID.parse`). Why not bind the table too: SurrealDB 3.0.2
+-- applies LIMIT and START before ORDER BY when the table of a SELECT is computed (`FROM $tb` or
+-- `FROM type::table($tb)`), which returns wrong pages (measured; see surrealdb/surrealdb#7130 for
+-- a relative); with the table written as an identifier the order is right.
+--
+-- Filter values are `$p1`, `$p2`, ... (see `surrealdb.orm.filter`), limit and offset are `$limit`
+-- and `$start`. ORDER BY and FETCH name fields, which cannot be bound: they are checked as field
+-- paths (`address__city`, written `address.city`).
+--
+-- A table that does not exist yet holds no records: SurrealDB 3.0 answers a read, update or delete
+-- of a missing table with a NotFound error, which the query set turns into an empty result (only
+-- that error, and only for the statement's own table).
 --
 -- The SurrealQL written (clauses in this order, each only when set):
 --
---     SELECT * FROM $tb WHERE <filter> ORDER BY age DESC, name ASC LIMIT $limit START $start FETCH friend
---     SELECT count() FROM $tb WHERE <filter> GROUP ALL                          (count)
---     SELECT VALUE id FROM $tb WHERE <filter> LIMIT 1                           (exists)
---     UPDATE $tb MERGE $data WHERE <filter>                                     (update)
---     DELETE $tb WHERE <filter> RETURN BEFORE                                   (delete)
+--     SELECT * FROM person WHERE <filter> ORDER BY age DESC, name ASC LIMIT $limit START $start FETCH friend
+--     SELECT count() FROM person WHERE <filter> GROUP ALL                       (count)
+--     SELECT VALUE id FROM person WHERE <filter> LIMIT 1                        (exists)
+--     UPDATE person MERGE $data WHERE <filter>                                  (update)
+--     DELETE person WHERE <filter> RETURN BEFORE                                (delete)
+--     SELECT * FROM $id WHERE <filter> ...                                      (a record)
 --
 -- @module surrealdb.orm.query
 -- @usage
@@ -31,8 +41,8 @@
 -- local oldest = adults:order_by("-age"):limit(10):all()
 -- print(adults:count())
 -- local sql, vars = adults:order_by("-age"):limit(10):compile()
--- --> SELECT * FROM $tb WHERE age >= $p1 ORDER BY age DESC LIMIT $limit
--- --  vars: { tb = Table("person"), p1 = 18, limit = 10 }
+-- --> SELECT * FROM person WHERE age >= $p1 ORDER BY age DESC LIMIT $limit
+-- --  vars: { p1 = 18, limit = 10 }
 local errors = require("surrealdb.errors")
 local types = require("surrealdb.types")
 local filter = require("surrealdb.orm.filter")
@@ -182,13 +192,22 @@ function QuerySet:fetch(...)
   return derive(self, "fetches", fetches)
 end
 
+--- The SurrealQL text of a table: its name when it is an identifier (reserved words bracketed),
+-- otherwise escaped as SurrealDB escapes identifiers.
+-- @tparam Table tb
+-- @treturn string
+-- @usage query.table_text(Table("person"))    --> person
+-- query.table_text(Table("my table"))         --> ⟨my table⟩
+function query.table_text(tb)
+  return filter.identifier(tb.name) or types.escape_ident(tb.name)
+end
+
 -- The FROM part and the WHERE condition, with the variables bound so far.
 local function head(self)
   local params = filter.params()
   local from
   if self.target.kind == "table" then
-    params.vars.tb = self.target.value
-    from = "$tb"
+    from = query.table_text(self.target.value)
   else
     params.vars.id = self.target.value
     from = "$id"
@@ -258,9 +277,9 @@ local compilers = {
 -- @tparam[opt="select"] string kind `"select"`, `"count"`, `"exists"`, `"update"` or `"delete"`
 -- @tparam[opt] table data the fields to set, for `"update"`
 -- @treturn string the SurrealQL
--- @treturn table the variables (`tb` or `id`, `p1`..., `limit`, `start`, `data`)
+-- @treturn table the variables (`id` for a record, `p1`..., `limit`, `start`, `data`)
 -- @usage local sql, vars = orm.query(nil, "person"):where{ age__gte = 18 }:compile()
--- --> "SELECT * FROM $tb WHERE age >= $p1", { tb = Table("person"), p1 = 18 }
+-- --> "SELECT * FROM person WHERE age >= $p1", { p1 = 18 }
 function QuerySet:compile(kind, data)
   local compiler = compilers[kind or "select"]
   if compiler == nil then
@@ -272,9 +291,32 @@ end
 
 --- The SurrealQL of the select statement (for logs and debugging).
 -- @treturn string
--- @usage print(people:where{ age__gte = 18 })  --> SELECT * FROM $tb WHERE age >= $p1
+-- @usage print(people:where{ age__gte = 18 })  --> SELECT * FROM person WHERE age >= $p1
 function QuerySet:__tostring()
   return (self:compile())
+end
+
+-- Whether `err` is SurrealDB 3.0's answer to a statement on a table that does not exist.
+local function is_missing_table(err, name)
+  if not errors.is(err, "QueryError") or err.kind ~= "NotFound" or type(err.details) ~= "table" then return false end
+  local details = err.details
+  return details.kind == "Table" and type(details.details) == "table" and details.details.name == name
+end
+
+--- Run SurrealQL on the table or record `target`, where a table that does not exist holds no records.
+-- @param db a client
+-- @tparam string sql
+-- @tparam table vars
+-- @tparam table target from `query.target`
+-- @return the statement's result, or nil when its table does not exist
+-- @raise QueryError for any other failure
+-- @usage local rows = query.run(db, "SELECT * FROM person", {}, query.target("person", "table", "x"))
+function query.run(db, sql, vars, target)
+  local name = target.kind == "table" and target.value.name or target.value.tb
+  local results = table.pack(pcall(db.query, db, sql, vars))
+  if results[1] then return table.unpack(results, 2, results.n) end
+  if is_missing_table(results[2], name) then return nil end
+  error(results[2], 0)
 end
 
 -- Run one compiled statement and return its result.
@@ -284,7 +326,7 @@ local function run(self, kind, data)
     invalid("this query set has no client: start it with orm.query(db, table)")
   end
   local sql, vars = self:compile(kind, data)
-  return db:query(sql, vars)
+  return query.run(db, sql, vars, self.target)
 end
 
 -- A statement's list of records (an empty array for NONE).
