@@ -10,8 +10,9 @@
 -- each segment must be an identifier: ASCII letters, digits and `_`, not starting with a digit.
 -- Anything else raises a ValidationError before a query is sent. Segments that SurrealQL would read
 -- as a keyword or a literal (`select`, `value`, `true`, `null`, ... the reserved words of SurrealDB's
--- parser) are written `⟨select⟩`. Lookups are compiled in byte order of their keys, so the text
--- and the variable numbers do not depend on the order of a Lua table.
+-- parser) are written `⟨select⟩`. The Qs of a filter table's array part come first, in their order,
+-- then its lookups in byte order of their keys, so the text and the variable numbers do not depend
+-- on the order in which a Lua table iterates.
 --
 -- Operators (SurrealDB 3; `f` is the field, `$p` the bound value):
 --
@@ -50,8 +51,8 @@
 -- local Q = filter.Q
 -- local params = filter.params()
 -- local sql = filter.compile({ Q{ name__startswith = "A" } | Q{ age__gte = 18 }, active = true }, params)
--- --> active = $p1 AND ((type::is_string(name) AND string::starts_with(name, $p2)) OR age >= $p3)
--- -- params.vars == { p1 = true, p2 = "A", p3 = 18 }
+-- --> ((type::is_string(name) AND string::starts_with(name, $p1)) OR age >= $p2) AND active = $p3
+-- -- params.vars == { p1 = "A", p2 = 18, p3 = true }
 local errors = require("surrealdb.errors")
 local types = require("surrealdb.types")
 
@@ -395,6 +396,10 @@ function filter.compile(where, params)
   return part and part.text or nil
 end
 
+--- Whether `value` is a Q object.
+-- @param value any value
+-- @treturn boolean
+-- @usage if filter.is_q(where) then ... end
 filter.is_q = is_q
 
 return filter
