@@ -62,15 +62,6 @@ local function invalid(message, details)
   errors.raise("ValidationError", message, { details = details })
 end
 
--- Byte order of strings, whatever the C locale's collation.
-local function byte_less(a, b)
-  for i = 1, math.min(#a, #b) do
-    local x, y = a:byte(i), b:byte(i)
-    if x ~= y then return x < y end
-  end
-  return #a < #b
-end
-
 -- Words SurrealQL may read as a keyword or literal where a field name stands: the RESERVED_KEYWORD
 -- set of SurrealDB's lexer (surrealdb/core/src/syn/lexer/keywords.rs), plus DELETE and EXPLAIN,
 -- which the 3.0.2 parser also rejects as the first word of a condition.
@@ -340,7 +331,7 @@ local function compile_spec(spec, params, depth)
     local part = compile_node(as_q(spec[i], "a filter's array part"), params, depth + 1)
     if part then parts[#parts + 1] = part end
   end
-  table.sort(keys, byte_less)
+  table.sort(keys, types.byte_less)
   for _, key in ipairs(keys) do
     parts[#parts + 1] = { text = lookup(key, spec[key], params), kind = "leaf" }
   end

@@ -166,8 +166,9 @@ end
 
 local MAX_DEPTH = 512
 
--- Byte order of strings (as SurrealDB sorts object keys), whatever the C locale's collation.
-local function byte_less(a, b)
+--- Byte order of strings (as SurrealDB sorts object keys), whatever the C locale's collation.
+-- @usage table.sort(keys, types.byte_less)
+function types.byte_less(a, b)
   for i = 1, math.min(#a, #b) do
     local x, y = a:byte(i), b:byte(i)
     if x ~= y then return x < y end
@@ -227,7 +228,7 @@ local function write(value, out, path, depth)
       out[#out + 1] = "{  }"
       return
     end
-    table.sort(keys, byte_less)
+    table.sort(keys, types.byte_less)
     out[#out + 1] = "{ "
     for i, k in ipairs(keys) do
       if i > 1 then out[#out + 1] = ", " end
