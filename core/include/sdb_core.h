@@ -14,5 +14,7 @@
 /* Each takes the module table at the top of the stack and adds its functions to it. */
 void sdb_sys_register(lua_State *L);
 void sdb_cbor_register(lua_State *L);
+/* loop_new (HTTP and WebSocket transport), ws_frame, ws_reader, sha1, ws_accept. */
+void sdb_transport_register(lua_State *L);
 
 #endif
