@@ -11,9 +11,9 @@ end
 for _, url in ipairs({ base, (base:gsub("^http", "ws")) }) do
   print(("== %s"):format(url))
   local db <close> = surrealdb.connect(url, { namespace = "demo", database = "demo" })
-  show("server version", db:version())
+  print(("  %-28s %s"):format("server version", db:version()))
 
-  db:delete("person")
+  db:query("REMOVE TABLE IF EXISTS person")
   local ann = db:create(surrealdb.RecordID("person", "ann"), {
     name = "Ann",
     age = 31,

@@ -55,6 +55,12 @@ describe("surrealdb.errors", function()
     assert.matches("caused by ServerError: inner", tostring(err))
   end)
 
+  it("ignores a cause that is NONE or NULL and keeps a string cause", function()
+    local none = setmetatable({}, { __metatable = "surrealdb.NONE" })
+    assert.is_nil(errors.from_server({ code = -32000, message = "x", cause = none }).cause)
+    assert.are.equal("disk full", errors.from_server({ code = -32000, message = "x", cause = "disk full" }).cause)
+  end)
+
   it("marks the 3.1 transaction conflict code as retryable", function()
     assert.is_true(errors.from_server({ code = -32009, message = "conflict" }).retryable)
     assert.is_false(errors.from_server({ code = -32000, message = "boom" }).retryable)

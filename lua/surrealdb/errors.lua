@@ -153,8 +153,12 @@ function errors.from_server(server_error, fields)
   if type(kind) ~= "string" then kind = nil end
   local name = (kind and class_of_kind[kind]) or class_of_code[code] or "ServerError"
   local all = { code = code, kind = kind, details = server_error.details }
-  if server_error.cause ~= nil then
-    all.cause = type(server_error.cause) == "table" and errors.from_server(server_error.cause) or server_error.cause
+  -- 3.x sends `cause` as an error object, a string, or NONE/NULL (sentinel tables) when there is none.
+  local cause = server_error.cause
+  if type(cause) == "table" and getmetatable(cause) == nil then
+    all.cause = errors.from_server(cause)
+  elseif type(cause) == "string" then
+    all.cause = cause
   end
   if fields then
     for k, v in pairs(fields) do all[k] = v end

@@ -32,9 +32,35 @@ local surrealdb = {
   Set = types.Set,
   Bytes = types.Bytes,
   Tagged = types.Tagged,
+  types = types,
 }
 
--- The client: `surrealdb.connect(url, options)` is added here by the client's issue.
+--- Connect to a SurrealDB server (see `surrealdb.client`).
+-- @tparam string url `http://`, `https://`, `ws://` or `wss://`
+-- @tparam[opt] table options `namespace`, `database`, `auth`, `timeout`, `connect_timeout`, `tls`
+-- @return a connected client
+-- @usage local db <close> = surrealdb.connect("ws://127.0.0.1:8000", { namespace = "app", database = "app" })
+function surrealdb.connect(url, options)
+  return require("surrealdb.client").connect(url, options)
+end
+
+--- Run `fn(...)` as a task whose client calls yield instead of blocking (see `surrealdb.runtime`).
+-- @usage local task = surrealdb.spawn(function() return db:query("RETURN 1") end); print(task.result())
+function surrealdb.spawn(fn, ...)
+  return require("surrealdb.runtime").spawn(fn, ...)
+end
+
+--- Run functions as concurrent tasks and return their first results in order.
+-- @usage local counts = surrealdb.gather{ function() return db:query("RETURN 1") end }
+function surrealdb.gather(fns)
+  return require("surrealdb.runtime").gather(fns)
+end
+
+--- Run ready tasks and the loop once, waiting at most `timeout` seconds: for hosts with their own loop.
+-- @usage while surrealdb.poll(0.01) do end
+function surrealdb.poll(timeout)
+  return require("surrealdb.runtime").poll(timeout)
+end
 
 -- Modules loaded on first use: `surrealdb.cbor` needs the C core (surrealdb.core).
 local lazy = {
