@@ -19,8 +19,8 @@
 #include "sdb_core.h"
 #include "sdb_transport.h"
 
-/* A poll returns at most this many events, so one burst cannot build an unbounded table; the rest
- * are returned by the next poll, which does not wait while events are queued. */
+/* By default a poll returns at most this many events, so one burst cannot build an unbounded
+ * table; the rest are returned by the next poll, which does not wait while events are queued. */
 #define MAX_EVENTS_PER_POLL 4096
 
 /* ---- byte buffers ---- */
@@ -707,6 +707,8 @@ static void push_event(lua_State *L, sdb_event *ev)
  * @function loop:poll
  * @tparam[opt] number timeout seconds to wait at most; 0 does not block; nil waits until an event
  * comes or nothing is left in flight
+ * @tparam[opt=4096] integer max_events return at most this many events (the rest stay queued, and
+ * the next poll returns them without waiting)
  * @treturn table an array of events (possibly empty)
  * @usage for _, ev in ipairs(loop:poll(0.1)) do print(ev.type) end
  */
@@ -718,6 +720,8 @@ static int loop_poll(lua_State *L)
         timeout = (double)luaL_checknumber(L, 2);
         luaL_argcheck(L, timeout >= 0, 2, "must not be negative");
     }
+    lua_Integer max_events = luaL_optinteger(L, 3, MAX_EVENTS_PER_POLL);
+    luaL_argcheck(L, max_events >= 1, 3, "must be at least 1");
     if (loop->head == NULL) {
         loop_run(loop, timeout);
     }
@@ -726,7 +730,7 @@ static int loop_poll(lua_State *L)
      * raises (out of memory), nothing leaks and nothing is lost. A finalizer run by the collector
      * meanwhile may append events: only the ones converted here are freed. */
     int n = 0;
-    for (sdb_event *ev = loop->head; ev && n < MAX_EVENTS_PER_POLL; ev = ev->next) {
+    for (sdb_event *ev = loop->head; ev && n < max_events; ev = ev->next) {
         push_event(L, ev);
         lua_rawseti(L, -2, ++n);
     }
