@@ -369,7 +369,8 @@ describe("transport over HTTP #integration", function()
 
   it("aborts requests in flight when the loop closes, and leaks nothing", function()
     for i = 1, 20 do
-      loop:http_request({ url = base .. "/rpc", body = rpc_body(i, "query", { "SLEEP 100ms" }), headers = CBOR_HEADERS })
+      loop:http_request({ url = base .. "/rpc", body = rpc_body(i, "query", { "SLEEP 100ms" }),
+        headers = CBOR_HEADERS })
     end
     loop:poll(0.05)
     loop:close()
