@@ -18,7 +18,9 @@ dependencies = {
   "lua >= 5.4, < 5.5",
 }
 external_dependencies = {
-  CURL = { header = "curl/curl.h", library = "curl" },
+  -- Debian keeps curl.h under a multiarch include directory LuaRocks does not search: check the
+  -- library; CMake finds the headers through pkg-config.
+  CURL = { library = "curl" },
   LIBUV = { header = "uv.h", library = "uv" },
 }
 build = {
