@@ -196,7 +196,10 @@ describe("surrealdb.cbor.decode on malformed input", function()
     local pipe = assert(io.popen(compile))
     local out = pipe:read("a")
     assert(pipe:close(), "could not build spec/support/cbor_oom.c:\n" .. out)
-    pipe = assert(io.popen("LUA_PATH=" .. helper.shell_quote(package.path) .. " LUA_CPATH="
+    -- The harness loads the core from package.cpath: under the sanitizer build it needs the
+    -- sanitizer runtime preloaded like this process (spec/helper.lua strips it from children).
+    pipe = assert(io.popen("LD_PRELOAD=" .. helper.shell_quote(os.getenv("LD_PRELOAD") or "")
+      .. " LUA_PATH=" .. helper.shell_quote(package.path) .. " LUA_CPATH="
       .. helper.shell_quote(package.cpath) .. " " .. helper.shell_quote(exe) .. " 2>&1"))
     out = pipe:read("a")
     local ok = pipe:close()
