@@ -56,5 +56,27 @@ function helper.raises(fn, text, class)
   return err
 end
 
+--- Start a node program (`script` is its source, run with `node -e`) that prints its port on its
+-- first line; returns `{ port =, pid =, stop = function, signal = function(name) }`.
+function helper.spawn_node(script, ...)
+  local args = { "-e", script, ... }
+  local f = assert(io.popen(helper.node_command(args) .. " & echo $!"))
+  local pid = f:read("l")
+  local port = tonumber(f:read("l"))
+  assert(port, "the node fixture did not start")
+  local fixture = { port = port, pid = pid }
+  function fixture.signal(name)
+    os.execute("kill -" .. name .. " " .. pid .. " 2>/dev/null")
+  end
+  function fixture.stop()
+    if f then
+      os.execute("kill " .. pid .. " 2>/dev/null")
+      f:close()
+      f = nil
+    end
+  end
+  return fixture
+end
+
 package.loaded["spec.helper"] = helper
 return helper

@@ -50,23 +50,7 @@ local function raises_kind(kind, fn)
   return err
 end
 
--- Starts a node program that prints its port; returns { port =, stop = function }.
-local function spawn_node(script, ...)
-  local args = { "-e", script, ... }
-  local f = assert(io.popen(helper.node_command(args) .. " & echo $!"))
-  local pid = f:read("l")
-  local port = tonumber(f:read("l"))
-  assert(port, "the node fixture did not start")
-  local fixture = { port = port }
-  function fixture.stop()
-    if f then
-      os.execute("kill " .. pid .. " 2>/dev/null")
-      f:close()
-      f = nil
-    end
-  end
-  return fixture
-end
+local spawn_node = helper.spawn_node
 
 -- Accepts connections and never answers (nor closes them).
 local SILENT = [[
@@ -323,6 +307,38 @@ describe("transport over HTTP #integration", function()
     local ev = request({ url = "http://127.0.0.1:" .. silent.port .. "/", timeout = 0.3 })
     assert.are.equal("timeout", ev.error.kind)
     assert.is_true(clock() - t0 < 1.5)
+  end)
+
+  it("ends a long poll as soon as a timer produces an event (no wait for the poll's timeout)", function()
+    local silent = spawn_node(SILENT)
+    finally(silent.stop)
+    local id = loop:http_request({ url = "http://127.0.0.1:" .. silent.port .. "/", timeout = 0.2 })
+    local conn = loop:ws_connect({ url = "ws://127.0.0.1:" .. silent.port .. "/", connect_timeout = 0.2 })
+    local t0 = clock()
+    local seen = {}
+    while #seen < 2 and clock() - t0 < 10 do
+      for _, ev in ipairs(loop:poll(5)) do seen[#seen + 1] = ev end
+    end
+    local elapsed = clock() - t0
+    assert.are.equal(2, #seen)
+    assert.is_true(elapsed < 1, "the events came after " .. elapsed .. " s")
+    for _, ev in ipairs(seen) do
+      assert.is_true(ev.id == id or ev.conn == conn:id())
+      assert.are.equal("timeout", ev.error.kind)
+    end
+  end)
+
+  it("answers 300 sequential requests on one keep-alive connection without stalls", function()
+    local t0 = clock()
+    for i = 1, 300 do
+      local id = loop:http_request({ url = base .. "/rpc", body = rpc_body(i, "ping", {}), headers = CBOR_HEADERS })
+      local events = loop:poll(5)
+      assert.are.equal(1, #events)
+      assert.are.equal(id, events[1].id)
+      assert.are.equal(200, events[1].status)
+    end
+    local elapsed = clock() - t0
+    assert.is_true(elapsed < 3, "300 requests took " .. elapsed .. " s")
   end)
 
   it("fails every request in flight on a connection that goes away (kind reset)", function()

@@ -7,6 +7,7 @@
 -- @module surrealdb.client
 local errors = require("surrealdb.errors")
 local LiveQuery = require("surrealdb.live")
+local runtime = require("surrealdb.runtime")
 local types = require("surrealdb.types")
 
 local Client = { __name = "surrealdb.Client" }
@@ -14,6 +15,8 @@ Client.__index = Client
 
 local DEFAULT_TIMEOUT = 30
 local DEFAULT_CONNECT_TIMEOUT = 10
+-- Reconnection of a dropped WebSocket, as the official JS SDK does it: 1 s doubling to 60 s, 10% jitter.
+local DEFAULT_RECONNECT = { delay = 1, max_delay = 60, jitter = 0.1, attempts = nil }
 
 local function check_timeout(value, name)
   if value ~= nil and (type(value) ~= "number" or value <= 0) then
@@ -38,7 +41,9 @@ end
 --- Connect to a SurrealDB server.
 -- @tparam string url `http://`, `https://`, `ws://` or `wss://` with host and port (a trailing `/rpc` is accepted)
 -- @tparam[opt] table options `namespace`, `database`, `auth` (`{ username =, password = }` or `{ token = }`),
---   `timeout` (seconds per request, default 30), `connect_timeout` (default 10), `tls` (`{ ca_file =, insecure = }`)
+--   `timeout` (seconds per request, default 30), `connect_timeout` (default 10), `tls` (`{ ca_file =, insecure = }`),
+--   and for WebSocket `ping_interval` (default 10), `pong_timeout` (default 5), `reconnect`
+--   (`{ delay = 1, max_delay = 60, jitter = 0.1, attempts = nil }`, or false to fail instead)
 -- @return a connected client
 -- @usage local db <close> = surrealdb.connect("ws://127.0.0.1:8000", { namespace = "app", database = "app" })
 function Client.connect(url, options)
@@ -64,10 +69,20 @@ function Client.connect(url, options)
     connect_timeout = check_timeout(options.connect_timeout, "connect_timeout") or DEFAULT_CONNECT_TIMEOUT,
     tls = options.tls,
     max_message = options.max_message,
+    ping_interval = check_timeout(options.ping_interval, "ping_interval"),
+    pong_timeout = check_timeout(options.pong_timeout, "pong_timeout"),
   }
   local base = (scheme .. "://" .. rest):gsub("/+$", ""):gsub("/rpc$", "")
   if scheme == "ws" or scheme == "wss" then
+    if options.reconnect ~= false then
+      local reconnect = {}
+      for k, v in pairs(DEFAULT_RECONNECT) do reconnect[k] = v end
+      for k, v in pairs(options.reconnect or {}) do reconnect[k] = v end
+      self.reconnect_options = reconnect
+    end
+    self.base_url, self.transport_options = base, transport_options
     transport_options.on_notification = function(note) self:notify(note) end
+    transport_options.on_drop = function(err) self:on_drop(err) end
     self.transport = require("surrealdb.transport.ws").new(base, transport_options)
   else
     self.transport = require("surrealdb.transport.http").new(base, transport_options)
@@ -88,17 +103,115 @@ function Client:is_stateful()
   return self.scheme == "ws" or self.scheme == "wss"
 end
 
---- Whether the client was closed or its connection was lost.
+--- Whether the client was closed, or its connection was lost for good (not while it reconnects).
 function Client:is_closed()
-  return self.closed or (self.transport.closed == true)
+  if self.closed or self.lost then return true end
+  return self.transport.closed == true and self.reconnecting == nil
 end
 
--- Send one RPC call.
+-- Send one RPC call; while the connection is being rebuilt, wait for it (within the call's timeout).
 function Client:call(method, params, timeout, extra)
+  timeout = timeout or self.timeout
+  if self.reconnecting and not self.closed then
+    local waiter = runtime.waiter(timeout, method .. " (waiting for the connection to come back)")
+    table.insert(self.reconnecting, waiter)
+    waiter:wait()
+  end
   if self.closed then
     errors.raise("ConnectionError", "the client is closed", { method = method }, 3)
   end
-  return self.transport:call(method, params, self.state, timeout or self.timeout, extra)
+  if self.lost then
+    errors.raise("ConnectionError", "the connection was lost and could not be restored: " .. self.lost.message,
+      { method = method, cause = self.lost }, 3)
+  end
+  return self.transport:call(method, params, self.state, timeout, extra)
+end
+
+--- A view of this client whose calls use another timeout (seconds); it shares the connection and state.
+-- @usage local rows = db:with_timeout(2):select("person")
+function Client:with_timeout(seconds)
+  check_timeout(seconds, "timeout")
+  local client = self
+  return setmetatable({ timeout = seconds, close = function() client:close() end }, { __index = client })
+end
+
+-- The WebSocket was lost: rebuild it in the background (or give up when reconnection is off).
+function Client:on_drop(err)
+  if self.closed then return end
+  if not self.reconnect_options then
+    self:give_up(err)
+    return
+  end
+  self.reconnecting = {}
+  runtime.spawn(function() self:reconnect(err) end)
+end
+
+-- Stop trying: fail the calls waiting for the connection and the live queries' readers.
+function Client:give_up(err)
+  self.lost = err
+  local waiting = self.reconnecting or {}
+  self.reconnecting = nil
+  for _, waiter in ipairs(waiting) do waiter:fail(err) end
+  for _, live in pairs(self.lives) do live:disconnect(err) end
+end
+
+-- Reopen the connection with backoff and replay the session; wake the calls that waited.
+function Client:reconnect(cause)
+  local Ws = require("surrealdb.transport.ws")
+  local opts = self.reconnect_options
+  local delay, attempt, last = opts.delay, 0, cause
+  while not self.closed do
+    attempt = attempt + 1
+    local ok, transport = pcall(Ws.new, self.base_url, self.transport_options)
+    if ok and self.closed then
+      transport:close()
+      return
+    elseif ok then
+      self.transport = transport
+      local replayed, err = pcall(self.replay, self)
+      if replayed then
+        local waiting = self.reconnecting
+        self.reconnecting = nil
+        self.reconnects = (self.reconnects or 0) + 1
+        for _, waiter in ipairs(waiting) do waiter:complete(true) end
+        return
+      end
+      last = err
+      transport:close()
+    else
+      last = transport
+    end
+    if opts.attempts and attempt >= opts.attempts then break end
+    runtime.sleep(delay * (1 + opts.jitter * (2 * math.random() - 1)))
+    delay = math.min(delay * 2, opts.max_delay)
+  end
+  if not self.closed then
+    self:give_up(errors.new("ConnectionError",
+      ("could not reconnect to %s after %d attempts"):format(self.base_url, attempt), { cause = last }))
+  end
+end
+
+-- Restore the session on a new connection: namespace and database, auth, variables, live queries.
+function Client:replay()
+  local transport, state, timeout = self.transport, self.state, self.timeout
+  if state.namespace or state.database then
+    transport:call("use", { state.namespace or types.NONE, state.database or types.NONE }, nil, timeout)
+  end
+  if state.token then transport:call("authenticate", { state.token }, nil, timeout) end
+  for name, value in pairs(state.vars) do transport:call("let", { name, value }, nil, timeout) end
+  local lives = self.lives
+  self.lives = {}
+  for _, live in pairs(lives) do
+    if live.what then
+      live.id = transport:call("live", { live.what, live.diff == true }, nil, timeout)
+      self.lives[tostring(live.id)] = live
+      -- What changed while the connection was down was not seen: say so instead of hiding it.
+      live:push({ action = "RESYNC" })
+    else
+      live:push({ action = "KILLED", reason = "the connection was lost; a LIVE SELECT run through query "
+        .. "cannot be restarted" })
+    end
+  end
 end
 
 -- The HTTP-only check for methods that need a session.
@@ -191,6 +304,29 @@ function Client:authenticate(token)
     self.state.token = previous
     error(err, 0)
   end
+end
+
+--- Exchange the refresh token of a 3.x sign-in for new tokens (SurrealDB 3.x with refresh tokens).
+-- @tparam[opt] table tokens `{ access =, refresh = }` (default: the tokens of the last sign-in)
+-- @treturn table `{ access =, refresh = }`
+-- @usage local tokens = db:refresh()
+function Client:refresh(tokens)
+  tokens = tokens or { access = self.state.token, refresh = self.state.refresh_token }
+  if type(tokens.refresh) ~= "string" then
+    errors.raise("ValidationError", "refresh needs a refresh token: sign in through an access method "
+      .. "WITH REFRESH, or pass { access =, refresh = }", nil, 2)
+  end
+  local result = self:call("refresh", { tokens })
+  self:take_tokens(result, "refresh")
+  return result
+end
+
+--- Revoke a refresh token (default: the one of the last sign-in).
+-- @usage db:revoke()
+function Client:revoke(tokens)
+  tokens = tokens or { access = self.state.token, refresh = self.state.refresh_token }
+  self:call("revoke", { tokens })
+  if tokens.refresh == self.state.refresh_token then self.state.refresh_token = nil end
 end
 
 --- Drop the session's authentication.
@@ -371,8 +507,12 @@ end
 function Client:live(what, options)
   self:need_session("live")
   options = options or {}
-  local id = self:call("live", { target(what, "live"), options.diff == true })
-  return self:subscribe(id, options.buffer)
+  local table_target = target(what, "live")
+  local id = self:call("live", { table_target, options.diff == true })
+  local live = self:subscribe(id, options.buffer)
+  -- Kept so the live query can be started again after a reconnection.
+  live.what, live.diff = table_target, options.diff == true
+  return live
 end
 
 --- Receive the notifications of a live query started with `LIVE SELECT` through `query`.
@@ -467,6 +607,8 @@ function Client:close()
   self.closed = true
   self.transport:close()
   local err = errors.new("ConnectionError", "the client was closed")
+  for _, waiter in ipairs(self.reconnecting or {}) do waiter:fail(err) end
+  self.reconnecting = nil
   for _, live in pairs(self.lives) do live:disconnect(err) end
 end
 

@@ -16,6 +16,7 @@ local runtime = {}
 local loop -- created on first use
 local handlers = {} -- event key -> function(event)
 local timed = {} -- waiter -> true, for waiters with a deadline
+local timers = {} -- timer -> true, callbacks due at a deadline (they keep nothing pending)
 local ready = {} -- queue of tasks to resume
 local tasks = setmetatable({}, { __mode = "k" }) -- coroutine -> task
 
@@ -87,19 +88,54 @@ function Waiter:fail(err)
   wake(self)
 end
 
--- Fail the waiters whose deadline has passed; returns the seconds until the next deadline (or nil).
-local function expire_waiters()
-  local now, next_deadline = clock(), nil
+-- Seconds until the next deadline of a waiter or timer (nil when there is none).
+local function time_to_next_deadline()
+  local next_deadline
+  for entry in pairs(timed) do
+    if next_deadline == nil or entry.deadline < next_deadline then next_deadline = entry.deadline end
+  end
+  for entry in pairs(timers) do
+    if next_deadline == nil or entry.deadline < next_deadline then next_deadline = entry.deadline end
+  end
+  return next_deadline and math.max(0, next_deadline - clock()) or nil
+end
+
+-- Fail the waiters whose deadline has passed (or complete them, for sleeps) and run due timers.
+-- Due entries are collected first: completing a waiter or running a timer may add new ones.
+local function expire()
+  local now = clock()
+  local due_waiters, due_timers = {}, {}
   for waiter in pairs(timed) do
-    if waiter.deadline <= now then
+    if waiter.deadline <= now then due_waiters[#due_waiters + 1] = waiter end
+  end
+  for timer in pairs(timers) do
+    if timer.deadline <= now then due_timers[#due_timers + 1] = timer end
+  end
+  for _, waiter in ipairs(due_waiters) do
+    if waiter.sleeping then
+      waiter:complete(true)
+    else
       waiter:fail(errors.new("TimeoutError",
         ("%s timed out after %g s"):format(waiter.what or "the request", waiter.timeout),
         { timeout = waiter.timeout }))
-    elseif next_deadline == nil or waiter.deadline < next_deadline then
-      next_deadline = waiter.deadline
     end
   end
-  return next_deadline and math.max(0, next_deadline - now) or nil
+  for _, timer in ipairs(due_timers) do
+    if timers[timer] then
+      timers[timer] = nil
+      timer.fn()
+    end
+  end
+end
+
+--- Call `fn()` once, `delay` seconds from now, from the loop (when something runs it).
+-- @treturn table a timer with `cancel()`
+-- @usage local t = runtime.after(5, function() conn:ping() end); t.cancel()
+function runtime.after(delay, fn)
+  local timer = { deadline = clock() + delay, fn = fn }
+  function timer.cancel() timers[timer] = nil end
+  timers[timer] = true
+  return timer
 end
 
 local function resume_ready()
@@ -132,16 +168,26 @@ end
 -- @usage while surrealdb.poll(0.05) do host_work() end
 function runtime.poll(timeout)
   resume_ready()
-  local wait = expire_waiters()
+  local wait = time_to_next_deadline()
   if #ready > 0 then
     wait = 0
   elseif timeout ~= nil and (wait == nil or timeout < wait) then
     wait = timeout
   end
+  -- Events first, deadlines after: an answer (or pong) already waiting in a socket is taken before
+  -- its deadline is judged, even when nothing ran the loop for a while.
   dispatch(runtime.loop():poll(wait or 0))
-  expire_waiters()
+  expire()
   resume_ready()
   return next(timed) ~= nil or #ready > 0
+end
+
+--- Wait `seconds` (yields inside a task, blocks elsewhere while running the loop).
+-- @usage runtime.sleep(0.5)
+function runtime.sleep(seconds)
+  local waiter = runtime.waiter(seconds, "sleep")
+  waiter.sleeping = true
+  waiter:wait()
 end
 
 --- Wait until the waiter is done; return its value or raise its error.

@@ -11,9 +11,15 @@ local runtime = require("surrealdb.runtime")
 local Ws = {}
 Ws.__index = Ws
 
+--- Seconds between pings, and how long a pong may take before the connection is presumed dead
+-- (a half-open socket, where writes succeed but nothing comes back, is only found this way).
+Ws.DEFAULT_PING_INTERVAL = 10
+Ws.DEFAULT_PONG_TIMEOUT = 5
+
 --- Open a WebSocket to `base_url`'s `/rpc` (blocks, or yields inside a task, until it is open).
 -- @tparam string base_url `ws://host:port` or `wss://...` (a trailing `/rpc` is accepted)
--- @tparam table options `connect_timeout`, `tls`, `max_message`, `on_notification(result)`
+-- @tparam table options `connect_timeout`, `tls`, `max_message`, `ping_interval`, `pong_timeout`,
+--   `on_notification(result)`, `on_drop(err)` (called once when the connection is lost, not closed)
 -- @usage local ws = Ws.new("ws://127.0.0.1:8000", { connect_timeout = 10 })
 function Ws.new(base_url, options)
   local self = setmetatable({
@@ -23,6 +29,8 @@ function Ws.new(base_url, options)
     next_id = 0,
     closed = false,
     on_notification = options.on_notification,
+    ping_interval = options.ping_interval or Ws.DEFAULT_PING_INTERVAL,
+    pong_timeout = options.pong_timeout or Ws.DEFAULT_PONG_TIMEOUT,
   }, Ws)
   local opened = runtime.waiter(options.connect_timeout, "connecting to " .. self.url)
   self.opened = opened
@@ -40,6 +48,8 @@ function Ws.new(base_url, options)
     self:close()
     error(err, 2)
   end
+  -- Only an open connection can be lost; a failed open raises instead.
+  self.on_drop = options.on_drop
   return self
 end
 
@@ -47,6 +57,13 @@ end
 function Ws:handle(event)
   if event.type == "ws_open" then
     self.opened:complete(true)
+    self:schedule_ping()
+  elseif event.type == "ws_pong" then
+    if self.pong_timer then
+      self.pong_timer.cancel()
+      self.pong_timer = nil
+    end
+    self:schedule_ping()
   elseif event.type == "ws_message" then
     local ok, message = pcall(cbor.decode, event.data)
     if not ok then
@@ -70,12 +87,45 @@ function Ws:handle(event)
     local message = ("the WebSocket connection to %s closed"):format(self.url)
     if event.code then message = message .. (" (code %d)"):format(event.code) end
     if reason and reason ~= "" then message = message .. ": " .. reason end
-    self.closed = true
-    runtime.on(self.key, nil)
-    local err = errors.new("ConnectionError", message, { code = event.code, kind = event.error and event.error.kind })
-    self.opened:fail(err)
-    self:fail_all(err)
+    self:drop(errors.new("ConnectionError", message, { code = event.code, kind = event.error and event.error.kind }))
   end
+end
+
+-- Ping after `ping_interval`; without a pong within `pong_timeout` the connection is dropped.
+function Ws:schedule_ping()
+  if self.ping_timer then self.ping_timer.cancel() end
+  self.ping_timer = runtime.after(self.ping_interval, function()
+    self.ping_timer = nil
+    if self.closed then return end
+    local ok = pcall(self.conn.ping, self.conn)
+    if not ok then return end -- the close event follows
+    self.pong_timer = runtime.after(self.pong_timeout, function()
+      self.pong_timer = nil
+      self:drop(errors.new("ConnectionError",
+        ("no pong from %s within %g s: the connection is presumed dead"):format(self.url, self.pong_timeout),
+        { kind = "pong_timeout" }))
+    end)
+  end)
+end
+
+-- The connection is lost (not closed by us): fail everything in flight, tell the owner once.
+function Ws:drop(err)
+  if self.dropped then return end
+  self.dropped = true
+  local was_closed = self.closed
+  self.closed = true
+  runtime.on(self.key, nil)
+  self:stop_timers()
+  pcall(self.conn.close, self.conn, 1001, "")
+  self.opened:fail(err)
+  self:fail_all(err)
+  if not was_closed and self.on_drop then self.on_drop(err) end
+end
+
+function Ws:stop_timers()
+  if self.ping_timer then self.ping_timer.cancel() end
+  if self.pong_timer then self.pong_timer.cancel() end
+  self.ping_timer, self.pong_timer = nil, nil
 end
 
 function Ws:fail_all(err)
@@ -114,6 +164,7 @@ end
 --- Close the connection (idempotent); calls still in flight fail with a ConnectionError.
 -- @usage ws:close()
 function Ws:close()
+  self:stop_timers()
   if not self.closed then
     self.closed = true
     self.conn:close(1000, "")

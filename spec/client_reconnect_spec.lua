@@ -1,0 +1,115 @@
+-- Integration: a dropped WebSocket is rebuilt with backoff and its session replayed; a half-open
+-- socket is found by the pong timeout. The faults come from a TCP proxy in front of the server
+-- (spec/support/fault_proxy.js): SIGUSR1 cuts every connection, SIGUSR2 freezes the traffic.
+local helper = require("spec.helper")
+local surrealdb = require("surrealdb")
+local errors = surrealdb.errors
+
+local function read_file(path)
+  local f = assert(io.open(path, "r"))
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+local PROXY = read_file("spec/support/fault_proxy.js")
+local server_port = helper.server_url():match(":(%d+)")
+local direct_url = helper.server_url():gsub("^http", "ws")
+
+describe("client reconnection #integration", function()
+  local proxy, db, observer
+  local database
+
+  before_each(function()
+    proxy = helper.spawn_node(PROXY, server_port)
+    database = ("reconnect_%d_%d"):format(os.time(), math.random(1, 1e6))
+    observer = surrealdb.connect(direct_url, { namespace = "spec", database = database, timeout = 10 })
+    observer:query("DEFINE TABLE person SCHEMALESS")
+  end)
+
+  after_each(function()
+    if db then db:close() end
+    observer:close()
+    proxy.stop()
+    db = nil
+  end)
+
+  -- Runs the loop until `done()` holds (the client notices a cut only when it reads the close).
+  local function poll_until(done, seconds)
+    local deadline = os.time() + (seconds or 5)
+    while not done() do
+      assert(os.time() <= deadline, "timed out waiting")
+      surrealdb.poll(0.05)
+    end
+  end
+
+  local function connect_through_proxy(options)
+    local opts = { namespace = "spec", database = database, timeout = 10,
+      reconnect = { delay = 0.05, max_delay = 0.2 } }
+    for k, v in pairs(options or {}) do opts[k] = v end
+    return surrealdb.connect(("ws://127.0.0.1:%d"):format(proxy.port), opts)
+  end
+
+  it("reconnects after a cut and replays namespace, database and variables", function()
+    db = connect_through_proxy()
+    db:let("answer", 42)
+    proxy.signal("USR1")
+    poll_until(function() return db.reconnecting ~= nil or db.reconnects == 1 end)
+    -- A call made while it reconnects waits for the new connection and runs in the replayed session.
+    assert.are.equal(42, db:query("RETURN $answer"))
+    db:create("person:after_cut", { ok = true })
+    assert.is_true(observer:select("person:after_cut").ok)
+    assert.are.equal(1, db.reconnects)
+  end)
+
+  it("fails the calls in flight with a ConnectionError: their outcome is unknown", function()
+    db = connect_through_proxy()
+    local task = surrealdb.spawn(function() return db:query("SLEEP 2s; RETURN 1") end)
+    surrealdb.spawn(function()
+      surrealdb.poll(0.2)
+      proxy.signal("USR1")
+    end)
+    local ok, err = pcall(task.result)
+    assert.is_false(ok)
+    assert.is_true(errors.is(err, "ConnectionError"), tostring(err))
+    assert.are.equal(1, db:query("RETURN 1"))
+  end)
+
+  it("restarts live queries and reports the gap as one RESYNC note", function()
+    db = connect_through_proxy()
+    local live = db:live("person")
+    local first_id = live.id
+    proxy.signal("USR1")
+    local note = live:next(5)
+    assert.is_not_nil(note, "no note after the reconnection")
+    assert.are.equal("RESYNC", note.action)
+    assert.are_not.equal(first_id, live.id)
+    observer:create("person:seen_after", { n = 1 })
+    note = live:next(5)
+    assert.is_not_nil(note)
+    assert.are.equal("CREATE", note.action)
+    assert.are.equal(1, note.result.n)
+  end)
+
+  it("gives up after the configured attempts", function()
+    db = connect_through_proxy({ reconnect = { delay = 0.05, max_delay = 0.1, attempts = 2 } })
+    proxy.stop()
+    poll_until(function() return db:is_closed() end)
+    local ok, err = pcall(db.query, db, "RETURN 1")
+    assert.is_false(ok)
+    assert.is_true(errors.is(err, "ConnectionError"))
+    assert.matches("could not reconnect", err.message)
+    assert.is_true(db:is_closed())
+  end)
+
+  it("finds a half-open socket through the pong timeout", function()
+    db = connect_through_proxy({ ping_interval = 0.2, pong_timeout = 0.3, reconnect = false })
+    assert.are.equal(1, db:query("RETURN 1"))
+    proxy.signal("USR2")
+    -- Without the pong check the call would end with a TimeoutError after 10 s.
+    local ok, err = pcall(db.query, db, "RETURN 2")
+    assert.is_false(ok)
+    assert.is_true(errors.is(err, "ConnectionError"), tostring(err))
+    assert.are.equal("pong_timeout", err.kind)
+  end)
+end)
