@@ -96,6 +96,12 @@ void sdb_loop_push_event(sdb_loop *loop, sdb_event *ev)
         loop->head = ev;
     }
     loop->tail = ev;
+    /* The event may come from a timer callback (a curl timeout, a transfer finished within a
+     * timer-driven socket_action): without this, uv_run would go on to block for I/O for the rest
+     * of the poll's timeout although an event is ready. uv_stop makes it not block this turn. */
+    if (loop->uv_ready) {
+        uv_stop(&loop->uv);
+    }
 }
 
 void sdb_event_set_error(sdb_event *ev, const char *kind, const char *fmt, ...)
@@ -576,8 +582,8 @@ static int loop_close(lua_State *L)
  * no bound, but return when nothing is left that could produce an event). */
 static void loop_run(sdb_loop *loop, double timeout)
 {
-    uv_run(&loop->uv, UV_RUN_NOWAIT);
-    if (loop->head || timeout == 0) {
+    if (timeout == 0) {
+        uv_run(&loop->uv, UV_RUN_NOWAIT);
         return;
     }
     if (timeout > 0) {
