@@ -152,6 +152,56 @@ for scheme, url in pairs(schemes) do
       db:invalidate()
     end)
 
+    it("signs up and in through a record access method whose permissions hide other users' rows", function()
+      db:query([[
+        DEFINE TABLE user SCHEMAFULL PERMISSIONS FOR select, update WHERE id = $auth.id;
+        DEFINE FIELD email ON user TYPE string;
+        DEFINE FIELD pass ON user TYPE string;
+        DEFINE ACCESS account ON DATABASE TYPE RECORD
+          SIGNUP (CREATE user SET email = $email, pass = crypto::argon2::generate($pass))
+          SIGNIN (SELECT * FROM user WHERE email = $email AND crypto::argon2::compare(pass, $pass))
+          DURATION FOR SESSION 1h;
+      ]])
+      local state = db:use()
+      local function account(email, pass)
+        return { namespace = state.namespace, database = state.database, access = "account",
+          variables = { email = email, pass = pass } }
+      end
+      local ann = surrealdb.connect(url, { timeout = 10 })
+      local token = ann:signup(account("ann@example.com", "ann-secret"))
+      assert.is_string(token)
+      local bob = surrealdb.connect(url, { timeout = 10 })
+      bob:signup(account("bob@example.com", "bob-secret"))
+
+      -- Each record user sees only their own row.
+      local seen = ann:query("SELECT email FROM user")
+      assert.are.equal(1, #seen)
+      assert.are.equal("ann@example.com", seen[1].email)
+      ann:close()
+
+      local again = surrealdb.connect(url, { timeout = 10 })
+      again:signin(account("bob@example.com", "bob-secret"))
+      local rows = again:query("SELECT email FROM user")
+      assert.are.equal(1, #rows)
+      assert.are.equal("bob@example.com", rows[1].email)
+      local ok, err = pcall(again.signin, again, account("bob@example.com", "wrong-secret"))
+      assert.is_false(ok)
+      assert.is_true(errors.is(err, "AuthError"), tostring(err))
+      assert.is_nil(tostring(err):find("wrong-secret", 1, true))
+      again:close()
+      bob:close()
+    end)
+
+    it("runs 1,000 concurrent queries from coroutines on one client", function()
+      local fns = {}
+      for i = 1, 1000 do
+        fns[i] = function() return db:query("RETURN $i * 2", { i = i }) end
+      end
+      local results = surrealdb.gather(fns)
+      assert.are.equal(1000, #results)
+      for i = 1, 1000 do assert.are.equal(i * 2, results[i]) end
+    end)
+
     it("validates arguments", function()
       local ok, err = pcall(db.select, db, 42)
       assert.is_false(ok)
@@ -204,7 +254,13 @@ describe("client over ws only #integration", function()
     assert.are.equal("CREATE", note.action)
     assert.are.equal("Ann", note.result.name)
     db:merge("person:ann", { age = 3 })
-    assert.are.equal("UPDATE", live:next(5).action)
+    note = live:next(5)
+    assert.are.equal("UPDATE", note.action)
+    assert.are.equal(3, note.result.age)
+    db:delete("person:ann")
+    note = live:next(5)
+    assert.are.equal("DELETE", note.action)
+    assert.are.equal(surrealdb.RecordID("person", "ann"), note.record)
     live:kill()
     assert.is_nil(live:next(0.2))
   end)

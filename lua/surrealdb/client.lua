@@ -256,6 +256,21 @@ local function credentials(given, method)
   return wire
 end
 
+-- Call an authentication method. Its failure is an AuthError whatever code the server used (a failed
+-- record sign-in comes back as an Internal error in 3.0); connection, timeout and protocol failures
+-- stay what they are.
+function Client:auth_call(method, params)
+  local ok, result = pcall(self.call, self, method, params)
+  if ok then return result end
+  if errors.is(result, "AuthError") or not (errors.is(result, "QueryError") or errors.is(result, "ServerError")) then
+    error(result, 0)
+  end
+  local fields = {}
+  for k, v in pairs(result) do fields[k] = v end
+  fields.name, fields.message, fields.cause = nil, nil, result
+  error(errors.new("AuthError", method .. " failed: " .. result.message, fields), 0)
+end
+
 -- The token of a signin/signup answer: a string (2.x) or `{ access, refresh }` (3.x).
 function Client:take_tokens(result, method)
   local access = result
@@ -277,7 +292,7 @@ end
 -- @treturn string the access token
 -- @usage db:signin{ username = "root", password = "root" }
 function Client:signin(creds)
-  local result = self:call("signin", { credentials(creds, "signin") })
+  local result = self:auth_call("signin", { credentials(creds, "signin") })
   return self:take_tokens(result, "signin")
 end
 
@@ -286,7 +301,7 @@ end
 -- @treturn string the access token
 -- @usage db:signup{ namespace = "app", database = "app", access = "user", email = "a@b.c", pass = "x" }
 function Client:signup(vars)
-  local result = self:call("signup", { credentials(vars, "signup") })
+  local result = self:auth_call("signup", { credentials(vars, "signup") })
   return self:take_tokens(result, "signup")
 end
 
@@ -299,7 +314,7 @@ function Client:authenticate(token)
   end
   local previous = self.state.token
   self.state.token = token
-  local ok, err = pcall(self.call, self, "authenticate", { token })
+  local ok, err = pcall(self.auth_call, self, "authenticate", { token })
   if not ok then
     self.state.token = previous
     error(err, 0)
