@@ -573,14 +573,8 @@ describe("orm helpers against the engine #integration", function()
         }
         for _, call in ipairs(calls) do
           local ok, result = pcall(call)
-          if ok then
-            assert.is_true(result)
-          else
-            -- SurrealDB 3.0 rejects the `\⟩` escape that writes a `⟩` inside `⟨...⟩`: the statement does
-            -- not parse, and nothing runs.
-            assert.truthy(text:find("⟩", 1, true), tostring(result))
-            assert.is_true(errors.is(result, "QueryError"), tostring(result))
-          end
+          assert.is_true(ok, tostring(result))
+          assert.is_true(result)
         end
       end
       assert.are.same(before, snapshot())

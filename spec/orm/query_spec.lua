@@ -65,7 +65,7 @@ describe("orm.query", function()
       assert.are.equal("SELECT * FROM ⟨my-table⟩", (orm.query(nil, types.Table("my-table")):compile()))
       assert.are.equal("SELECT * FROM ⟨x; DELETE person; --⟩",
         (orm.query(nil, types.Table("x; DELETE person; --")):compile()))
-      assert.are.equal("SELECT * FROM ⟨a\\\\\\⟩b⟩", (orm.query(nil, types.Table("a\\⟩b")):compile()))
+      assert.are.equal("SELECT * FROM `a\\\\⟩b`", (orm.query(nil, types.Table("a\\⟩b")):compile()))
       assert.are.equal(types.escape_ident("é ✓"), query.table_text(types.Table("é ✓")))
     end)
 

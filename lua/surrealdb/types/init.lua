@@ -8,8 +8,8 @@
 -- SurrealQL forms follow SurrealDB's own display (`surrealdb/types`, 3.0), with one deliberate
 -- difference: identifiers and record keys that need escaping are written `⟨...⟩`, the form the
 -- official SDKs write, where SurrealDB 2.x/3.x itself prints backticks (`` `...` ``). The rules of
--- *when* to escape are SurrealDB's; both forms parse to the same identifier. Inside `⟨...⟩` a `⟩`
--- is written `\⟩` (accepted by SurrealDB 1.x, 2.x and 3.1+; the 3.0 parser rejects that escape).
+-- *when* to escape are SurrealDB's; both forms parse to the same identifier. Text that holds a `⟩`
+-- is written in backticks instead, since the 3.0 parser rejects the `\⟩` escape.
 --
 -- @module surrealdb.types
 -- @usage
@@ -71,7 +71,10 @@ local function escape_text(s, close)
   return (s:gsub(close, "\\" .. close))
 end
 
+-- `⟨...⟩`, or backticks when the text holds a `⟩`: SurrealDB 3.0's parser rejects the `\⟩` escape,
+-- while `` \` `` inside backticks parses in every version.
 local function bracketed(s)
+  if s:find("⟩", 1, true) then return "`" .. escape_text(s, "`") .. "`" end
   return "⟨" .. escape_text(s, "⟩") .. "⟩"
 end
 
