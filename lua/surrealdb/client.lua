@@ -72,6 +72,10 @@ function Client.connect(url, options)
     ping_interval = check_timeout(options.ping_interval, "ping_interval"),
     pong_timeout = check_timeout(options.pong_timeout, "pong_timeout"),
   }
+  if type(options.tls) == "table" and options.tls.insecure == true then
+    require("surrealdb.log").once("tls-insecure", "warn",
+      "TLS certificate and host name checks are off (tls.insecure): use this only for local testing")
+  end
   local base = (scheme .. "://" .. rest):gsub("/+$", ""):gsub("/rpc$", "")
   if scheme == "ws" or scheme == "wss" then
     if options.reconnect ~= false then

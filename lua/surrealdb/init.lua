@@ -44,6 +44,13 @@ function surrealdb.connect(url, options)
   return require("surrealdb.client").connect(url, options)
 end
 
+--- Set the function that receives the library's log messages (nil: warnings to standard error).
+-- @tparam[opt] function fn called as `fn(level, message)`
+-- @usage surrealdb.set_logger(function(level, message) print(level, message) end)
+function surrealdb.set_logger(fn)
+  require("surrealdb.log").set(fn)
+end
+
 --- Run `fn(...)` as a task whose client calls yield instead of blocking (see `surrealdb.runtime`).
 -- @usage local task = surrealdb.spawn(function() return db:query("RETURN 1") end); print(task.result())
 function surrealdb.spawn(fn, ...)
