@@ -219,6 +219,59 @@ describe("transport loop", function()
   end)
 end)
 
+describe("transport inside a luv host #integration", function()
+  local ok, uv = pcall(require, "luv")
+
+  it("is driven by luv through loop:fd() and loop:timeout(), beside luv's own handles", function()
+    if not ok then
+      pending("luv is not installed (apt-get install lua-luv)")
+      return
+    end
+    local base = helper.server_url()
+    local loop <close> = core.loop_new()
+    assert.is_nil(loop:timeout()) -- idle: nothing for the host to wait for
+    assert.are.equal("number", math.type(loop:fd()) and "number")
+    local conn = loop:ws_connect({ url = base:gsub("^http", "ws") .. "/rpc", protocols = "cbor" })
+    for _ = 1, 20 do loop:http_request({ url = base .. "/version" }) end
+    local http, messages, wakeups = 0, 0, 0
+    local watcher, timer = uv.new_poll(loop:fd()), uv.new_timer()
+    local function tick()
+      wakeups = wakeups + 1
+      for _, ev in ipairs(loop:poll(0)) do
+        if ev.type == "http" then http = http + 1 end
+        if ev.type == "ws_open" then
+          for i = 1, 10 do conn:send(rpc_body(i, "ping", {})) end
+        end
+        if ev.type == "ws_message" then messages = messages + 1 end
+      end
+      if http == 20 and messages == 10 then
+        watcher:stop()
+        timer:stop()
+        return
+      end
+      local t = loop:timeout()
+      if t then timer:start(math.ceil(t * 1000), 0, tick) end
+    end
+    watcher:start("r", tick)
+    local ticker = uv.new_timer() -- a handle of the host's own, unaffected by ours
+    local host_ticks = 0
+    ticker:start(1, 1, function() host_ticks = host_ticks + 1 end)
+    local guard = uv.new_timer()
+    guard:start(10000, 0, function() watcher:stop(); timer:stop(); ticker:stop() end)
+    tick()
+    while http < 20 or messages < 10 do
+      if not uv.run("once") then break end
+    end
+    for _, h in ipairs({ watcher, timer, ticker, guard }) do h:close() end
+    uv.run()
+    assert.are.equal(20, http)
+    assert.are.equal(10, messages)
+    assert.is_true(host_ticks > 0)
+    assert.is_true(wakeups < 500, wakeups .. " wakeups: the host should not spin")
+    conn:close()
+  end)
+end)
+
 describe("transport over HTTP #integration", function()
   local base, loop
 

@@ -765,6 +765,49 @@ static int loop_active(lua_State *L)
     return 2;
 }
 
+/*** The loop's backend file descriptor (an epoll fd on Linux): it becomes readable when one of
+ * the loop's sockets has work. A host that runs its own event loop (luv, Neovim) watches it and
+ * calls `loop:poll(0)` when it is readable or when `loop:timeout()` elapsed.
+ * @function loop:fd
+ * @treturn integer
+ * @usage uv.new_poll(loop:fd()):start("r", function() handle(loop:poll(0)) end)
+ */
+static int loop_fd(lua_State *L)
+{
+    sdb_loop *loop = sdb_check_loop(L, 1);
+    lua_pushinteger(L, uv_backend_fd(&loop->uv));
+    return 1;
+}
+
+/*** Seconds until the loop's next timer is due (curl's timeouts, handshake deadlines), 0 when it
+ * has work right now (call `loop:poll(0)`), or nil when no timer is pending. With `loop:fd()`, what
+ * a host needs to drive the loop from its own.
+ * @function loop:timeout
+ * @treturn number|nil
+ * @usage local t = loop:timeout(); if t then host_timer:start(math.ceil(t * 1000), 0, tick) end
+ */
+static int loop_timeout(lua_State *L)
+{
+    sdb_loop *loop = sdb_check_loop(L, 1);
+    if (loop->head) {
+        lua_pushnumber(L, 0);
+        return 1;
+    }
+    if (loop->reqs == NULL && loop->conns == NULL) {
+        /* libuv says 0 for a loop with no active handle: a host must not spin on an idle loop. */
+        lua_pushnil(L);
+        return 1;
+    }
+    uv_update_time(&loop->uv);
+    int ms = uv_backend_timeout(&loop->uv);
+    if (ms < 0) {
+        lua_pushnil(L);
+    } else {
+        lua_pushnumber(L, ms / 1000.0);
+    }
+    return 1;
+}
+
 static int loop_tostring(lua_State *L)
 {
     sdb_loop_ud *u = check_loop_ud(L, 1);
@@ -780,6 +823,8 @@ void sdb_transport_register(lua_State *L)
         {"ws_connect", sdb_ws_connect},
         {"poll", loop_poll},
         {"active", loop_active},
+        {"fd", loop_fd},
+        {"timeout", loop_timeout},
         {"close", loop_close},
         {NULL, NULL},
     };
