@@ -52,6 +52,13 @@ end
 
 local spawn_node = helper.spawn_node
 
+-- The live C objects of the transport once the collector has run all finalizers.
+local function settled_stats()
+  collectgarbage()
+  collectgarbage()
+  return core.transport_stats()
+end
+
 -- Accepts connections and never answers (nor closes them).
 local SILENT = [[
 const net = require("net");
@@ -216,6 +223,83 @@ describe("transport loop", function()
     assert.are.equal(3, #got)
     for _, id in ipairs(got) do assert.is_true(ids[id]) end
     assert.has_error(function() loop:poll(0, 0) end)
+  end)
+end)
+
+describe("transport memory", function()
+  it("gives back every C object: loops, requests, connections, events", function()
+    local before = settled_stats()
+    do
+      local loop = core.loop_new()
+      local ids = {}
+      for i = 1, 5 do ids[i] = loop:http_request({ url = "http://127.0.0.1:1/" }) end
+      loop:cancel(ids[1])
+      local conn = loop:ws_connect({ url = "ws://127.0.0.1:1/", protocols = "cbor" }) -- luacheck: ignore 231
+      local during = core.transport_stats()
+      assert.are.equal(before.loops + 1, during.loops)
+      assert.are.equal(before.requests + 4, during.requests)
+      assert.are.equal(before.connections + 1, during.connections)
+      loop:poll(0.2, 2) -- some events taken, some left queued
+      conn = nil -- luacheck: ignore 311
+      loop:ws_connect({ url = "ws://127.0.0.1:1/" }) -- dropped at once
+      loop:close()
+      local collected = core.loop_new() -- closed by the collector only
+      collected:http_request({ url = "http://127.0.0.1:1/" })
+      collected:ws_connect({ url = "ws://127.0.0.1:1/" })
+    end
+    assert.are.same(before, settled_stats())
+  end)
+end)
+
+describe("transport under finalizers and metamethods that reenter the loop", function()
+  -- Building Lua values may run the collector, hence finalizers: arbitrary code that may close,
+  -- cancel or poll the loop while the C code is in the middle of a call on it.
+  it("survives finalizers that close, cancel or poll while poll builds its events", function()
+    collectgarbage("incremental", 0, 1000) -- a collector that never rests
+    finally(function() collectgarbage("incremental", 200, 100) end) -- Lua's defaults
+    local deferred_closes, refused = 0, 0
+    for round = 1, 90 do
+      local loop = core.loop_new()
+      local ids = {}
+      for i = 1, 20 do ids[i] = loop:http_request({ url = "http://127.0.0.1:1/" }) end
+      local deadline = clock() + 5
+      while loop:active() > 0 and clock() < deadline do loop:poll(0.05, 1) end
+      local mode = round % 3
+      for _ = 1, 30 do
+        setmetatable({}, { __gc = function()
+          if mode == 0 then
+            pcall(loop.close, loop)
+          elseif mode == 1 then
+            for _, id in ipairs(ids) do pcall(loop.cancel, loop, id) end
+          elseif not pcall(loop.poll, loop, 0) then
+            refused = refused + 1
+          end
+        end })
+      end
+      local ok, events = pcall(loop.poll, loop, 0)
+      if ok then
+        assert.are.equal("table", type(events))
+        if mode == 0 and not pcall(loop.active, loop) then deferred_closes = deferred_closes + 1 end
+      else
+        assert.are.equal("closed", events.kind) -- a finalizer closed it before poll began
+      end
+      pcall(loop.close, loop)
+    end
+    assert.is_true(deferred_closes + refused > 0, "no finalizer ran during a poll")
+  end)
+
+  it("notices a loop closed by an options table's metamethod", function()
+    local loop = core.loop_new()
+    local options = setmetatable({ url = "http://127.0.0.1:1/" }, {
+      __index = function(_, key) if key == "tls" then loop:close() end end,
+    })
+    raises_kind("closed", function() loop:http_request(options) end)
+    loop = core.loop_new()
+    options = setmetatable({ url = "ws://127.0.0.1:1/" }, {
+      __index = function(_, key) if key == "tls" then loop:close() end end,
+    })
+    raises_kind("closed", function() loop:ws_connect(options) end)
+    collectgarbage()
   end)
 end)
 
@@ -437,12 +521,16 @@ describe("transport over HTTP #integration", function()
   end)
 
   it("aborts requests in flight when the loop closes, and leaks nothing", function()
+    loop:close()
+    local before = settled_stats()
+    loop = core.loop_new()
     for i = 1, 20 do
       loop:http_request({ url = base .. "/rpc", body = rpc_body(i, "query", { "SLEEP 100ms" }),
         headers = CBOR_HEADERS })
     end
     loop:poll(0.05)
     loop:close()
+    assert.are.same(before, settled_stats())
     loop = core.loop_new() -- for after_each
   end)
 end)
@@ -602,6 +690,31 @@ describe("transport over WebSocket #integration", function()
     collectgarbage()
     ev = wait_for(loop, function(e) return e.conn == id and e.type == "ws_close" end)
     assert.are.equal("closed", ev.error.kind)
+  end)
+
+  it("gives back every C object after open, collected-while-open and failed connections", function()
+    loop:close()
+    local before = settled_stats()
+    loop = core.loop_new()
+    local conn = open()
+    call(conn, 1, "ping", {})
+    conn:close()
+    wait_for(loop, conn_event(conn, "ws_close"))
+    local dropped = open()
+    local id = dropped:id()
+    dropped = nil -- luacheck: ignore 311
+    collectgarbage()
+    collectgarbage()
+    wait_for(loop, function(e) return e.conn == id and e.type == "ws_close" end)
+    local small = open({ max_message = 16 })
+    small:send(rpc_body(1, "query", { "RETURN $s", { s = ("x"):rep(100) } }))
+    wait_for(loop, conn_event(small, "ws_close"))
+    local busy = open()
+    busy:send(rpc_body(1, "query", { "SLEEP 50ms" }))
+    loop:close() -- with the connection open and a request in flight
+    conn, small, busy = nil, nil, nil -- luacheck: ignore 311
+    assert.are.same(before, settled_stats())
+    loop = core.loop_new()
   end)
 
   it("tears connections down when the loop closes, also with requests in flight", function()

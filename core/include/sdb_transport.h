@@ -117,12 +117,17 @@ struct sdb_loop {
     uv_timer_t wake; /* bounds how long poll waits */
     int wake_open;
     int wake_fired;
+    int running; /* inside our uv_run: queuing an event must stop it blocking */
     int closed;
     int uv_ready;   /* uv_loop_init succeeded */
     int curl_ready; /* curl_global_init succeeded */
     sdb_event *head, *tail;
-    sdb_http_req *reqs; /* requests in flight */
-    sdb_ws *conns;      /* WebSocket connections not yet torn down */
+    /* Events poll is turning into Lua tables: off the queue, so a finalizer that runs meanwhile
+     * (cancel, close) cannot free one under it. */
+    sdb_event *converting;
+    int close_requested; /* loop:close() ran while poll was converting: poll closes the loop */
+    sdb_http_req *reqs;  /* requests in flight */
+    sdb_ws *conns;       /* WebSocket connections not yet torn down */
     lua_Integer next_id;
 };
 
@@ -130,7 +135,14 @@ typedef struct sdb_loop_ud {
     sdb_loop *loop;
 } sdb_loop_ud;
 
+/* Live C objects of the core in this process, for core.transport_stats(): the specs check that
+ * closing and collecting gives every one of them back. */
+typedef enum { SDB_LIVE_LOOP, SDB_LIVE_REQUEST, SDB_LIVE_CONNECTION, SDB_LIVE_EVENT } sdb_live_kind;
+void sdb_live_add(sdb_live_kind kind, int delta);
+
 void sdb_loop_push_event(sdb_loop *loop, sdb_event *ev);
+/* A zeroed event of `type` for `id`, or NULL when out of memory. */
+sdb_event *sdb_event_new(sdb_event_type type, lua_Integer id);
 void sdb_event_free(sdb_event *ev);
 /* Formats the event's error kind and message. */
 void sdb_event_set_error(sdb_event *ev, const char *kind, const char *fmt, ...)

@@ -94,6 +94,7 @@ static void req_free(sdb_http_req *req)
     free(req->body);
     sdb_event_free(req->ev);
     free(req);
+    sdb_live_add(SDB_LIVE_REQUEST, -1);
 }
 
 void sdb_http_done(sdb_loop *loop, CURL *easy, CURLcode result)
@@ -278,17 +279,21 @@ int sdb_http_request(lua_State *L)
     sdb_tls_opts tls;
     sdb_read_tls(L, 8, &tls);
 
-    /* From here until the request is linked into the loop nothing calls Lua in a way that can
-     * raise, so every allocation is either freed on failure or owned by the loop. */
+    /* Reading the options may have run Lua code (metamethods, finalizers) that closed the loop:
+     * fetch it again. From here until the request is linked into the loop nothing calls Lua in a
+     * way that can raise or run code, so every allocation is freed on failure or owned by the
+     * loop. */
+    loop = sdb_check_loop(L, 1);
     const char *failed = "out of memory";
     char *line = NULL;
     sdb_http_req *req = calloc(1, sizeof *req);
     if (req == NULL) {
         return sdb_raise(L, "internal", "out of memory");
     }
+    sdb_live_add(SDB_LIVE_REQUEST, 1);
     req->loop = loop;
     req->max_response = max_response;
-    req->ev = calloc(1, sizeof *req->ev);
+    req->ev = sdb_event_new(SDB_EV_HTTP, 0);
     req->easy = curl_easy_init();
     if (req->ev == NULL || req->easy == NULL) {
         goto fail;
@@ -386,7 +391,6 @@ int sdb_http_request(lua_State *L)
         goto fail;
     }
     req->id = loop->next_id++;
-    req->ev->type = SDB_EV_HTTP;
     req->ev->id = req->id;
     req->next = loop->reqs;
     if (loop->reqs) {
@@ -416,8 +420,8 @@ fail:
  */
 int sdb_http_cancel(lua_State *L)
 {
-    sdb_loop *loop = sdb_check_loop(L, 1);
     lua_Integer id = luaL_checkinteger(L, 2);
+    sdb_loop *loop = sdb_check_loop(L, 1);
     for (sdb_http_req *req = loop->reqs; req; req = req->next) {
         if (req->id == id) {
             req_free(req);

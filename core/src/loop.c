@@ -10,6 +10,7 @@
 #endif
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +77,44 @@ void sdb_bytes_free(sdb_bytes *b)
     b->len = b->cap = 0;
 }
 
+/* ---- live object counts ---- */
+
+/* Atomic: several Lua states in several threads may each load the module. */
+static atomic_long live[4];
+
+void sdb_live_add(sdb_live_kind kind, int delta)
+{
+    atomic_fetch_add(&live[kind], delta);
+}
+
+/*** Counts of the transport's live C objects in this process (all loops): for leak checks.
+ * @function transport_stats
+ * @treturn table `{ loops =, requests =, connections =, events = }`
+ * @usage collectgarbage(); print(core.transport_stats().connections)
+ */
+static int transport_stats(lua_State *L)
+{
+    static const char *const names[] = {"loops", "requests", "connections", "events"};
+    lua_createtable(L, 0, 4);
+    for (int i = 0; i < 4; i++) {
+        lua_pushinteger(L, (lua_Integer)atomic_load(&live[i]));
+        lua_setfield(L, -2, names[i]);
+    }
+    return 1;
+}
+
 /* ---- events ---- */
+
+sdb_event *sdb_event_new(sdb_event_type type, lua_Integer id)
+{
+    sdb_event *ev = calloc(1, sizeof *ev);
+    if (ev) {
+        ev->type = type;
+        ev->id = id;
+        sdb_live_add(SDB_LIVE_EVENT, 1);
+    }
+    return ev;
+}
 
 void sdb_event_free(sdb_event *ev)
 {
@@ -84,6 +122,7 @@ void sdb_event_free(sdb_event *ev)
         sdb_bytes_free(&ev->data);
         sdb_bytes_free(&ev->headers);
         free(ev);
+        sdb_live_add(SDB_LIVE_EVENT, -1);
     }
 }
 
@@ -99,7 +138,7 @@ void sdb_loop_push_event(sdb_loop *loop, sdb_event *ev)
     /* The event may come from a timer callback (a curl timeout, a transfer finished within a
      * timer-driven socket_action): without this, uv_run would go on to block for I/O for the rest
      * of the poll's timeout although an event is ready. uv_stop makes it not block this turn. */
-    if (loop->uv_ready) {
+    if (loop->running) {
         uv_stop(&loop->uv);
     }
 }
@@ -485,12 +524,19 @@ static void loop_shutdown(sdb_loop *loop)
         sdb_event_free(ev);
     }
     loop->tail = NULL;
+    while (loop->converting) {
+        sdb_event *ev = loop->converting;
+        loop->converting = ev->next;
+        sdb_event_free(ev);
+    }
     if (loop->uv_ready) {
         if (loop->wake_open) {
             loop->wake_open = 0;
             uv_close((uv_handle_t *)&loop->wake, NULL);
         }
-        uv_run(&loop->uv, UV_RUN_DEFAULT);
+        /* Until every close callback has run (uv_run returns 0 when nothing is alive). */
+        while (uv_run(&loop->uv, UV_RUN_DEFAULT) != 0) {
+        }
         uv_loop_close(&loop->uv);
     }
     if (loop->curl_ready) {
@@ -498,6 +544,7 @@ static void loop_shutdown(sdb_loop *loop)
         curl_global_cleanup();
     }
     free(loop);
+    sdb_live_add(SDB_LIVE_LOOP, -1);
 }
 
 static sdb_loop_ud *check_loop_ud(lua_State *L, int idx)
@@ -529,6 +576,7 @@ static int loop_new(lua_State *L)
     if (loop == NULL) {
         return sdb_raise(L, "internal", "out of memory");
     }
+    sdb_live_add(SDB_LIVE_LOOP, 1);
     u->loop = loop;
     loop->next_id = 1;
     const char *failed = NULL;
@@ -573,7 +621,12 @@ static int loop_close(lua_State *L)
     sdb_loop *loop = u->loop;
     if (loop) {
         u->loop = NULL;
-        loop_shutdown(loop);
+        if (loop->converting) {
+            /* Called by a finalizer while poll builds its table: poll finishes, then closes. */
+            loop->close_requested = 1;
+        } else {
+            loop_shutdown(loop);
+        }
     }
     return 0;
 }
@@ -582,8 +635,10 @@ static int loop_close(lua_State *L)
  * no bound, but return when nothing is left that could produce an event). */
 static void loop_run(sdb_loop *loop, double timeout)
 {
+    loop->running = 1;
     if (timeout == 0) {
         uv_run(&loop->uv, UV_RUN_NOWAIT);
+        loop->running = 0;
         return;
     }
     if (timeout > 0) {
@@ -601,6 +656,7 @@ static void loop_run(sdb_loop *loop, double timeout)
         }
     }
     uv_timer_stop(&loop->wake);
+    loop->running = 0;
 }
 
 /* Pushes the response headers as a table: lower-case names, repeated headers joined by ", ". The
@@ -706,6 +762,19 @@ static void push_event(lua_State *L, sdb_event *ev)
     }
 }
 
+/* Builds the array of events from loop->converting; runs under lua_pcall. */
+static int poll_build(lua_State *L)
+{
+    sdb_loop *loop = lua_touserdata(L, 1);
+    lua_newtable(L);
+    int n = 0;
+    for (sdb_event *ev = loop->converting; ev; ev = ev->next) {
+        push_event(L, ev);
+        lua_rawseti(L, -2, ++n);
+    }
+    return 1;
+}
+
 /*** Run the loop until at least one event is ready or `timeout` seconds passed; return the events.
  * Events: `{type="http", id=, status=, headers=, body=}` or `{type="http", id=, error={kind=,
  * message=}}`; `{type="ws_open", conn=, protocol=}`; `{type="ws_message", conn=, data=, text=}`;
@@ -720,7 +789,6 @@ static void push_event(lua_State *L, sdb_event *ev)
  */
 static int loop_poll(lua_State *L)
 {
-    sdb_loop *loop = sdb_check_loop(L, 1);
     double timeout = -1;
     if (!lua_isnoneornil(L, 2)) {
         timeout = (double)luaL_checknumber(L, 2);
@@ -728,25 +796,54 @@ static int loop_poll(lua_State *L)
     }
     lua_Integer max_events = luaL_optinteger(L, 3, MAX_EVENTS_PER_POLL);
     luaL_argcheck(L, max_events >= 1, 3, "must be at least 1");
+    sdb_loop *loop = sdb_check_loop(L, 1);
+    if (loop->converting) {
+        return sdb_raise(L, "busy", "loop:poll was called while the loop was in loop:poll");
+    }
     if (loop->head == NULL) {
         loop_run(loop, timeout);
     }
-    lua_newtable(L);
-    /* The events stay queued (owned by the loop) until all are in the table: if building it
-     * raises (out of memory), nothing leaks and nothing is lost. A finalizer run by the collector
-     * meanwhile may append events: only the ones converted here are freed. */
-    int n = 0;
+    /* Building the tables allocates, so the collector may run finalizers: arbitrary Lua code
+     * that may cancel requests, close the loop or raise. The batch is therefore taken off the
+     * queue first, converted under lua_pcall, and on an error put back in front of the queue:
+     * nothing leaks and nothing is lost. */
+    sdb_event *last = NULL;
+    lua_Integer n = 0;
     for (sdb_event *ev = loop->head; ev && n < max_events; ev = ev->next) {
-        push_event(L, ev);
-        lua_rawseti(L, -2, ++n);
+        last = ev;
+        n++;
     }
-    for (int i = 0; i < n; i++) {
-        sdb_event *ev = loop->head;
-        loop->head = ev->next;
+    if (last) {
+        loop->converting = loop->head;
+        loop->head = last->next;
         if (loop->head == NULL) {
             loop->tail = NULL;
         }
-        sdb_event_free(ev);
+        last->next = NULL;
+    }
+    lua_pushcfunction(L, poll_build);
+    lua_pushlightuserdata(L, loop);
+    int rc = lua_pcall(L, 1, 1, 0);
+    sdb_event *batch = loop->converting;
+    loop->converting = NULL;
+    if (rc == LUA_OK) {
+        while (batch) {
+            sdb_event *ev = batch;
+            batch = ev->next;
+            sdb_event_free(ev);
+        }
+    } else if (batch) {
+        last->next = loop->head;
+        loop->head = batch;
+        if (loop->tail == NULL) {
+            loop->tail = last;
+        }
+    }
+    if (loop->close_requested) {
+        loop_shutdown(loop);
+    }
+    if (rc != LUA_OK) {
+        return lua_error(L);
     }
     return 1;
 }
@@ -845,4 +942,6 @@ void sdb_transport_register(lua_State *L)
     sdb_sha1_register(L);
     lua_pushcfunction(L, loop_new);
     lua_setfield(L, -2, "loop_new");
+    lua_pushcfunction(L, transport_stats);
+    lua_setfield(L, -2, "transport_stats");
 }

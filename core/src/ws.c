@@ -91,6 +91,7 @@ static void ws_maybe_free(sdb_ws *ws)
     free(ws->protocols);
     sdb_event_free(ws->close_ev);
     free(ws);
+    sdb_live_add(SDB_LIVE_CONNECTION, -1);
 }
 
 static void ws_handle_closed(uv_handle_t *handle)
@@ -494,14 +495,12 @@ static int ws_handshake(sdb_ws *ws)
         ws_fail(ws, "handshake", "%s", problem);
         return 0;
     }
-    sdb_event *ev = calloc(1, sizeof *ev);
+    sdb_event *ev = sdb_event_new(SDB_EV_WS_OPEN, ws->id);
     if (ev == NULL || sdb_bytes_append(&ev->data, protocol, protocol ? protocol_len : 0) != 0) {
         sdb_event_free(ev);
         ws_fail(ws, "internal", "out of memory");
         return 0;
     }
-    ev->type = SDB_EV_WS_OPEN;
-    ev->id = ws->id;
     r->pos += head_len;
     ws->state = WS_OPEN;
     if (ws->timer_open) {
@@ -551,14 +550,13 @@ static void ws_process(sdb_ws *ws)
         switch (item.kind) {
         case SDB_WS_ITEM_MESSAGE:
         case SDB_WS_ITEM_PONG: {
-            sdb_event *ev = calloc(1, sizeof *ev);
+            sdb_event *ev = sdb_event_new(
+                item.kind == SDB_WS_ITEM_MESSAGE ? SDB_EV_WS_MESSAGE : SDB_EV_WS_PONG, ws->id);
             if (ev == NULL || sdb_bytes_append(&ev->data, item.data, item.len) != 0) {
                 sdb_event_free(ev);
                 ws_protocol_error(ws, 1011, "out of memory while receiving a message");
                 return;
             }
-            ev->type = item.kind == SDB_WS_ITEM_MESSAGE ? SDB_EV_WS_MESSAGE : SDB_EV_WS_PONG;
-            ev->id = ws->id;
             ev->text = item.text;
             sdb_loop_push_event(ws->loop, ev);
             break;
@@ -872,12 +870,10 @@ static const char *ws_start(sdb_ws *ws, lua_State *L, const char *url, int heade
                             const sdb_tls_opts *tls)
 {
     sdb_loop *loop = ws->loop;
-    ws->close_ev = calloc(1, sizeof *ws->close_ev);
+    ws->close_ev = sdb_event_new(SDB_EV_WS_CLOSE, ws->id);
     if (ws->close_ev == NULL) {
         return "out of memory";
     }
-    ws->close_ev->type = SDB_EV_WS_CLOSE;
-    ws->close_ev->id = ws->id;
     if (uv_timer_init(&loop->uv, &ws->timer) != 0) {
         return "cannot create a timer";
     }
@@ -1016,11 +1012,15 @@ int sdb_ws_connect(lua_State *L)
     int ud = lua_gettop(L);
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, ud, 1); /* the connection keeps its loop alive */
+    /* Reading the options and allocating the userdata may have run Lua code (metamethods,
+     * finalizers) that closed the loop: fetch it again. No Lua call below runs code. */
+    loop = sdb_check_loop(L, 1);
     /* From here the userdata owns the connection: on any failure its __gc frees it. */
     sdb_ws *ws = calloc(1, sizeof *ws);
     if (ws == NULL) {
         return sdb_raise(L, "internal", "out of memory");
     }
+    sdb_live_add(SDB_LIVE_CONNECTION, 1);
     u->ws = ws;
     ws->lua_alive = 1;
     ws->state = WS_CONNECTING;
