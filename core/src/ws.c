@@ -31,6 +31,8 @@
 #define MAX_HANDSHAKE ((size_t)64 << 10)
 /* At least this much room is offered to each curl_easy_recv. */
 #define RECV_CHUNK ((size_t)64 << 10)
+/* A drained receive buffer larger than this is freed. */
+#define KEEP_RECEIVE_BUFFER ((size_t)1 << 20)
 
 typedef enum { WS_CONNECTING, WS_HANDSHAKE, WS_OPEN, WS_CLOSING, WS_CLOSED } ws_state;
 static const char *const state_names[] = {"connecting", "connecting", "open", "closing", "closed"};
@@ -635,6 +637,12 @@ static void ws_read(sdb_ws *ws)
             continue;
         }
         ws_process(ws);
+        /* After a large message, give its buffer back rather than keep it for the connection's
+         * life (the events hold copies: nothing points into it any more). */
+        if (r->pos == r->in.len && r->in.cap > KEEP_RECEIVE_BUFFER) {
+            sdb_bytes_free(&r->in);
+            r->pos = 0;
+        }
     }
     ws_flush(ws); /* pongs queued while reading */
 }
