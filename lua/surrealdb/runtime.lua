@@ -15,7 +15,7 @@ local runtime = {}
 
 local loop -- created on first use
 local handlers = {} -- event key -> function(event)
-local timed = {} -- waiter -> true, for waiters with a deadline
+local timed = {} -- the waiters with a deadline: a binary min-heap on `deadline`, `waiter.slot` is the index
 local timers = {} -- timer -> true, callbacks due at a deadline (they keep nothing pending)
 local ready = {} -- queue of tasks to resume
 local tasks = setmetatable({}, { __mode = "k" }) -- coroutine -> task
@@ -47,6 +47,54 @@ local function event_key(event)
 end
 runtime.event_key = event_key
 
+-- The heap of waiters with a deadline. Many calls in flight each have one; a heap keeps finding the
+-- next deadline and the expired waiters at O(log n) per call instead of a scan of all of them per poll.
+local function sift_up(i)
+  local entry = timed[i]
+  while i > 1 do
+    local parent = i // 2
+    local above = timed[parent]
+    if above.deadline <= entry.deadline then break end
+    timed[i], above.slot = above, i
+    i = parent
+  end
+  timed[i], entry.slot = entry, i
+end
+
+local function sift_down(i)
+  local n, entry = #timed, timed[i]
+  while true do
+    local child = 2 * i
+    if child > n then break end
+    if child < n and timed[child + 1].deadline < timed[child].deadline then child = child + 1 end
+    local below = timed[child]
+    if entry.deadline <= below.deadline then break end
+    timed[i], below.slot = below, i
+    i = child
+  end
+  timed[i], entry.slot = entry, i
+end
+
+local function timed_add(waiter)
+  local n = #timed + 1
+  timed[n], waiter.slot = waiter, n
+  sift_up(n)
+end
+
+local function timed_remove(waiter)
+  local i = waiter.slot
+  if i == nil then return end
+  waiter.slot = nil
+  local n = #timed
+  local last = timed[n]
+  timed[n] = nil
+  if i < n then
+    timed[i], last.slot = last, i
+    sift_down(i)
+    sift_up(last.slot)
+  end
+end
+
 local Waiter = {}
 Waiter.__index = Waiter
 
@@ -59,13 +107,13 @@ function runtime.waiter(timeout, what)
   if timeout then
     waiter.deadline = clock() + timeout
     waiter.timeout = timeout
-    timed[waiter] = true
+    timed_add(waiter)
   end
   return waiter
 end
 
 local function wake(waiter)
-  timed[waiter] = nil
+  timed_remove(waiter)
   local task = waiter.task
   if task then
     waiter.task = nil
@@ -90,10 +138,7 @@ end
 
 -- Seconds until the next deadline of a waiter or timer (nil when there is none).
 local function time_to_next_deadline()
-  local next_deadline
-  for entry in pairs(timed) do
-    if next_deadline == nil or entry.deadline < next_deadline then next_deadline = entry.deadline end
-  end
+  local next_deadline = timed[1] and timed[1].deadline
   for entry in pairs(timers) do
     if next_deadline == nil or entry.deadline < next_deadline then next_deadline = entry.deadline end
   end
@@ -104,14 +149,20 @@ end
 -- Due entries are collected first: completing a waiter or running a timer may add new ones.
 local function expire()
   local now = clock()
-  local due_waiters, due_timers = {}, {}
-  for waiter in pairs(timed) do
-    if waiter.deadline <= now then due_waiters[#due_waiters + 1] = waiter end
+  local due_waiters, due_timers
+  while timed[1] ~= nil and timed[1].deadline <= now do
+    local waiter = timed[1]
+    timed_remove(waiter)
+    due_waiters = due_waiters or {}
+    due_waiters[#due_waiters + 1] = waiter
   end
   for timer in pairs(timers) do
-    if timer.deadline <= now then due_timers[#due_timers + 1] = timer end
+    if timer.deadline <= now then
+      due_timers = due_timers or {}
+      due_timers[#due_timers + 1] = timer
+    end
   end
-  for _, waiter in ipairs(due_waiters) do
+  for _, waiter in ipairs(due_waiters or {}) do
     if waiter.sleeping then
       waiter:complete(true)
     else
@@ -120,7 +171,7 @@ local function expire()
         { timeout = waiter.timeout }))
     end
   end
-  for _, timer in ipairs(due_timers) do
+  for _, timer in ipairs(due_timers or {}) do
     if timers[timer] then
       timers[timer] = nil
       timer.fn()
@@ -179,7 +230,7 @@ function runtime.poll(timeout)
   dispatch(runtime.loop():poll(wait or 0))
   expire()
   resume_ready()
-  return next(timed) ~= nil or #ready > 0
+  return timed[1] ~= nil or #ready > 0
 end
 
 --- Wait `seconds` (yields inside a task, blocks elsewhere while running the loop).
