@@ -5,15 +5,20 @@
 --   1. selects `probe:1` by record id SELECTS times, one call after another: round-trip p50/p99;
 --   2. creates CREATES small records `{ n, name, ok }` in `item` from 64 concurrent tasks (coroutines
 --      started with `surrealdb.gather`; promises on the JS side) sharing one connection: creates/s.
--- The JS side runs first, in node (bench/support/client_js.mjs), then ours in this process. Besides
--- wall-clock figures it prints each client's own CPU time per create: the server does most of the work
--- and shares the machine's cores with the client under test, so wall-clock figures are bounded by it.
+-- The JS side runs first, in node (bench/support/client_js.mjs), then ours in this process: once with
+-- the client's own `select` and `create` (SurrealDB's RPC methods of those names), once through `query`
+-- with the SurrealQL the JS SDK sends for them (`SELECT * FROM ONLY $what`, `CREATE $what CONTENT
+-- $data`), that one with the first 20,000 creates only; the rate over each side's first 20,000 creates
+-- compares it. Besides wall-clock figures it prints each client's own CPU time per create: the server
+-- does most of the work (about ten times the client's CPU per create) and shares the machine's cores
+-- with the client under test, so wall-clock figures are bounded by it and drift with other load.
 -- Run from the project root (as `make bench` does):
 --
 --     LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;' \
 --       scripts/with-dev-server lua5.4 bench/client.lua [creates [selects]]
 --
--- Defaults: 100,000 creates and 2,000 selects per side (about a minute and a half in all on 2 cores).
+-- Defaults: 100,000 creates and 2,000 selects per side: about a minute and a half in all on a quiet
+-- 2-core machine (the `load average` it prints tells how quiet the machine was).
 -- It reports; it asserts nothing about timing, but it fails when a call returns the wrong record or
 -- a count is off.
 package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
@@ -138,6 +143,14 @@ do
   version = db:version()
 end
 
+local function loadavg()
+  local f = io.open("/proc/loadavg")
+  local text = f and f:read("l")
+  if f then f:close() end
+  return text and text:match("^(%S+ %S+ %S+)") or "?"
+end
+
+local started, load_before = clock(), loadavg()
 local js = run_js()
 local ours = run_ours("rpc", CREATES)
 -- The SurrealQL variant creates PARTIAL records only (to keep the default run short); its rate is
@@ -150,6 +163,8 @@ print(("%d selects by record id (one at a time, after %d warm-up calls); %d crea
   :format(SELECTS, WARMUP, CREATES, CONCURRENCY))
 print("note: the dev server (node + the SurrealDB engine) runs on this machine and shares its CPU cores with")
 print("      the client under test; wall-clock figures are end-to-end and mostly the server's time.")
+print(("load average %s at the start, %s at the end; %.0f s in all"):format(load_before, loadavg(),
+  clock() - started))
 print(("%-34s %12s %12s %8s"):format("", "ours", "JS", "ours/JS"))
 local function row(label, a, b, fmt, note)
   print(("%-34s %12s %12s %7.2fx%s"):format(label, fmt:format(a), fmt:format(b), a / b, note or ""))
