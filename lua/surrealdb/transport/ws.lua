@@ -153,10 +153,14 @@ function Ws:call(method, params, _, timeout, extra)
   self.pending[id] = waiter
   -- A late answer to a timed-out request finds no waiter and is dropped.
   waiter.on_done = function() self.pending[id] = nil end
-  local ok, err = pcall(self.conn.send, self.conn, rpc.encode_request(id, method, params, extra))
+  local bytes = rpc.encode_request(id, method, params, extra)
+  local ok, err = pcall(self.conn.send, self.conn, bytes)
   if not ok then
     self.pending[id] = nil
-    error(err, 2)
+    -- The core raises `{ kind, message }` (closed, not_open, busy): a connection failure.
+    local message = type(err) == "table" and err.message or tostring(err)
+    errors.raise("ConnectionError", ("could not send %s to %s: %s"):format(method, self.url, message),
+      { method = method, kind = type(err) == "table" and err.kind or nil }, 2)
   end
   return rpc.result_of(waiter:wait(), method)
 end
