@@ -447,6 +447,19 @@ describe("surrealdb.cbor", function()
       assert.matches("index 0", err.message)
     end)
 
+    it("refuse a Set or geometry coordinates with a hole instead of dropping the items after it", function()
+      local set = make(Set, { 1, 2 })
+      set[4] = 4
+      local err = encode_error({ tags = set })
+      assert.matches("hole at index 3", err.message)
+      err = encode_error(make(Set, { 1, x = 2 }))
+      assert.matches("not an item index", err.message)
+      local point = make(Geometry, { kind = "Point", coordinates = { 1 } })
+      point.coordinates[3] = 2
+      err = encode_error(point)
+      assert.matches("hole at index 2", err.message)
+    end)
+
     it("report keys that are neither strings nor integers", function()
       assert.matches("key 1.5 %(a float%)", encode_error({ [1.5] = 1 }).message)
       assert.matches("key true %(a boolean%)", encode_error({ [true] = 1 }).message)

@@ -417,9 +417,10 @@ static int encode_items(encoder *e, int t, lua_Integer n)
     return 0;
 }
 
-/* Every key is checked first: for arrays whose items do not come out of lua_next in order, and to
- * name the key that makes a table neither an array nor an object. */
-static int encode_array_checked(encoder *e, int t, int kind)
+/* Every key is checked first: for arrays whose items do not come out of lua_next in order, to name
+ * the key that makes a table neither an array nor an object, and to find holes that lua_rawlen
+ * would hide (items after a hole would be lost). Sets `*length` to the number of items. */
+static int checked_length(encoder *e, int t, int kind, lua_Integer *length)
 {
     lua_State *L = e->L;
     lua_Integer max = 0, count = 0;
@@ -445,6 +446,9 @@ static int encode_array_checked(encoder *e, int t, int kind)
             if (kind == SDB_ARRAY_MT) {
                 return fail_table(e, "array (surrealdb.array) has a non-index key %s", key);
             }
+            if (kind == SDB_SET) {
+                return fail_table(e, "Set has a key that is not an item index: %s", key);
+            }
             return fail_table(e, "table mixes array items and object keys (key %s)", key);
         }
     }
@@ -460,10 +464,17 @@ static int encode_array_checked(encoder *e, int t, int kind)
             }
         }
     }
-    if (put_head(e, 4, (uint64_t)max)) {
+    *length = max;
+    return 0;
+}
+
+static int encode_array_checked(encoder *e, int t, int kind)
+{
+    lua_Integer n;
+    if (checked_length(e, t, kind, &n) || put_head(e, 4, (uint64_t)n)) {
         return -1;
     }
-    return encode_items(e, t, max);
+    return encode_items(e, t, n);
 }
 
 /* An array whose first key (1) and value lua_next just pushed. */
@@ -685,8 +696,9 @@ static int encode_geometry(encoder *e, int t)
     }
     int c = lua_gettop(L);
     set_path_key(e, "coordinates", 11);
-    lua_Integer n = (lua_Integer)lua_rawlen(L, c);
-    if (put_head(e, 6, (uint64_t)(SDB_TAG_GEOMETRY_FIRST + kind)) || put_head(e, 4, (uint64_t)n) ||
+    lua_Integer n;
+    if (checked_length(e, c, SDB_ARRAY_MT, &n) ||
+        put_head(e, 6, (uint64_t)(SDB_TAG_GEOMETRY_FIRST + kind)) || put_head(e, 4, (uint64_t)n) ||
         enter(e, lua_topointer(L, c))) {
         return -1;
     }
@@ -747,8 +759,9 @@ static int encode_typed(encoder *e, int t, int kind)
         }
         return encode_text_field(e, t, SDB_K_KEY, "key");
     case SDB_SET: {
-        lua_Integer n = (lua_Integer)lua_rawlen(L, t);
-        if (put_head(e, 6, SDB_TAG_SET) || put_head(e, 4, (uint64_t)n)) {
+        lua_Integer n;
+        if (checked_length(e, t, SDB_SET, &n) || put_head(e, 6, SDB_TAG_SET) ||
+            put_head(e, 4, (uint64_t)n)) {
             return -1;
         }
         return encode_items(e, t, n);
