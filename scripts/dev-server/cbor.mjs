@@ -310,3 +310,206 @@ export const KEY_ID = encText("id");
 export const KEY_RESULT = encText("result");
 export const KEY_ERROR = encText("error");
 export const KEY_SESSION = encText("session");
+
+// ---------------------------------------------------------------------------------------------
+// Reading whole values, for the few places that answer in JSON (POST /import)
+
+const SIMPLE_ID = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** A string as SurrealQL writes it: single quotes, backslash escapes. */
+function sqlString(s) {
+  return `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+
+/** The SurrealQL text of a record id's key (the part after "table:"). */
+function sqlKey(v) {
+  if (typeof v === "number" || typeof v === "bigint") return String(v);
+  if (typeof v === "string") return SIMPLE_ID.test(v) ? v : `⟨${v.replace(/\\/g, "\\\\").replace(/⟩/g, "\\⟩")}⟩`;
+  return sqlValue(v);
+}
+
+function sqlValue(v) {
+  if (v === null) return "NULL";
+  if (typeof v === "string") return sqlString(v);
+  if (Array.isArray(v)) return `[${v.map(sqlValue).join(", ")}]`;
+  if (typeof v === "object") return `{ ${Object.entries(v).map(([k, x]) => `${SIMPLE_ID.test(k) ? k : sqlString(k)}: ${sqlValue(x)}`).join(", ")} }`;
+  return String(v);
+}
+
+function tableName(t) {
+  return SIMPLE_ID.test(t) ? t : `⟨${t.replace(/⟩/g, "\\⟩")}⟩`;
+}
+
+/** [seconds, nanoseconds] as RFC 3339 with as many fraction digits as needed. */
+function datetimeText(secs, nanos) {
+  const iso = new Date(Number(secs) * 1000).toISOString().slice(0, 19);
+  if (!nanos) return `${iso}Z`;
+  return `${iso}.${String(nanos).padStart(9, "0").replace(/0+$/, "")}Z`;
+}
+
+const DURATION_UNITS = [
+  ["y", 365 * 86400],
+  ["w", 7 * 86400],
+  ["d", 86400],
+  ["h", 3600],
+  ["m", 60],
+  ["s", 1],
+];
+
+/** [seconds, nanoseconds] as SurrealDB writes a duration ("1h30m", "1s500ms", "0ns"). */
+function durationText(secs = 0, nanos = 0) {
+  let s = Number(secs);
+  let out = "";
+  for (const [u, n] of DURATION_UNITS) {
+    const q = Math.floor(s / n);
+    if (q) out += `${q}${u}`;
+    s -= q * n;
+  }
+  let ns = Number(nanos);
+  for (const [u, n] of [["ms", 1e6], ["µs", 1e3], ["ns", 1]]) {
+    const q = Math.floor(ns / n);
+    if (q) out += `${q}${u}`;
+    ns -= q * n;
+  }
+  return out || "0ns";
+}
+
+function uuidText(b) {
+  const h = Buffer.from(b).toString("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+const GEO_TYPES = { 88: "Point", 89: "LineString", 90: "Polygon", 91: "MultiPoint", 92: "MultiLineString", 93: "MultiPolygon" };
+
+/** GeoJSON of a geometry tag's content (already decoded). */
+function geometry(tag, v) {
+  if (tag === 94) return { type: "GeometryCollection", geometries: v };
+  const coords = (x) => (x && typeof x === "object" && !Array.isArray(x) && "coordinates" in x ? x.coordinates : x);
+  if (tag === 88) return { type: "Point", coordinates: v };
+  return { type: GEO_TYPES[tag], coordinates: Array.isArray(v) ? v.map(coords) : v };
+}
+
+function tagged(tag, v) {
+  switch (tag) {
+    case 0: // datetime as text
+    case 9: // uuid as text
+    case 10: // decimal as text
+    case 13: // duration as text
+    case 7: // table
+      return v;
+    case 6: // NONE
+      return null;
+    case 8: // record id [table, key] or "tb:id"
+      if (Array.isArray(v) && v.length === 2 && typeof v[0] === "string") return `${tableName(v[0])}:${sqlKey(v[1])}`;
+      return typeof v === "string" ? v : sqlValue(v);
+    case 12:
+      return Array.isArray(v) ? datetimeText(v[0] ?? 0, v[1] ?? 0) : v;
+    case 14:
+      return Array.isArray(v) ? durationText(v[0], v[1]) : v;
+    case 37:
+      return Array.isArray(v) && v.length === 16 ? uuidText(v) : v;
+    case 49: {
+      // range [begin, end], bounds tagged 50 (included) / 51 (excluded) / null
+      if (!Array.isArray(v) || v.length !== 2) return v;
+      const [b, e] = v;
+      const bt = b === null ? "" : b.incl ? sqlKey(b.value) : `${sqlKey(b.value)}>`;
+      const et = e === null ? "" : e.incl ? `=${sqlKey(e.value)}` : sqlKey(e.value);
+      return `${bt}..${et}`;
+    }
+    case 50:
+      return { incl: true, value: v };
+    case 51:
+      return { incl: false, value: v };
+    case 55:
+      return Array.isArray(v) ? `f"${v[0]}:${v[1]}"` : v;
+    default:
+      if (tag >= 88 && tag <= 94) return geometry(tag, v);
+      return v; // tag 56 (set) and unknown tags: the content
+  }
+}
+
+function halfFloat(h) {
+  const exp = (h >> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  const sign = h & 0x8000 ? -1 : 1;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 31) return mant ? NaN : sign * Infinity;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+/**
+ * Decodes the item at `pos` into a JSON-ready value the way SurrealDB's JSON format shows
+ * SurrealDB values: NONE and NULL as null, record ids, datetimes, UUIDs, decimals and durations
+ * as strings, geometries as GeoJSON, bytes as an array of numbers. Returns { value, end }.
+ */
+export function decodeJson(buf, pos = 0, depth = 0) {
+  if (depth > MAX_DEPTH) throw new CborError("CBOR nested too deeply");
+  const h = head(buf, pos, {});
+  switch (h.major) {
+    case 0:
+      if (h.ai === 27) return { value: Number(buf.readBigUInt64BE(pos + 1)), end: h.pos };
+      return { value: h.val, end: h.pos };
+    case 1:
+      if (h.ai === 27) return { value: Number(-1n - buf.readBigUInt64BE(pos + 1)), end: h.pos };
+      return { value: -1 - h.val, end: h.pos };
+    case 2: {
+      const end = skip(buf, pos);
+      const bytes = h.val >= 0 ? buf.subarray(h.pos, end) : Buffer.concat(chunks(buf, h.pos, end));
+      return { value: [...bytes], end };
+    }
+    case 3: {
+      const end = skip(buf, pos);
+      return { value: readText(buf, pos), end };
+    }
+    case 4: {
+      const out = [];
+      let p = h.pos;
+      for (let i = 0; h.val < 0 || i < h.val; i++) {
+        if (h.val < 0 && buf[p] === 0xff) {
+          p++;
+          break;
+        }
+        const r = decodeJson(buf, p, depth + 1);
+        out.push(r.value);
+        p = r.end;
+      }
+      return { value: out, end: p };
+    }
+    case 5: {
+      const out = {};
+      let p = h.pos;
+      for (let i = 0; h.val < 0 || i < h.val; i++) {
+        if (h.val < 0 && buf[p] === 0xff) {
+          p++;
+          break;
+        }
+        const k = decodeJson(buf, p, depth + 1);
+        const v = decodeJson(buf, k.end, depth + 1);
+        out[typeof k.value === "string" ? k.value : JSON.stringify(k.value)] = v.value;
+        p = v.end;
+      }
+      return { value: out, end: p };
+    }
+    case 6: {
+      const r = decodeJson(buf, h.pos, depth + 1);
+      return { value: tagged(h.val, r.value), end: r.end };
+    }
+    default:
+      if (h.ai === 20) return { value: false, end: h.pos };
+      if (h.ai === 21) return { value: true, end: h.pos };
+      if (h.ai === 25) return { value: halfFloat(h.val), end: h.pos };
+      if (h.ai === 26) return { value: buf.readFloatBE(pos + 1), end: h.pos };
+      if (h.ai === 27) return { value: buf.readDoubleBE(pos + 1), end: h.pos };
+      return { value: null, end: skip(buf, pos) }; // null, undefined, other simple values
+  }
+}
+
+function chunks(buf, p, end) {
+  const out = [];
+  while (p < end - 1) {
+    const c = head(buf, p, {});
+    out.push(buf.subarray(c.pos, c.pos + c.val));
+    p = c.pos + c.val;
+  }
+  return out;
+}

@@ -1,5 +1,6 @@
-// surreal-dev-server: the real SurrealDB engine (@surrealdb/node) behind SurrealDB's /rpc endpoints.
-// See options.mjs for the command line and rpc.mjs for how requests reach the engine.
+// surreal-dev-server: the real SurrealDB engine (@surrealdb/node) behind SurrealDB's /rpc endpoints
+// and its /export and /import. See options.mjs for the command line, rpc.mjs for how requests reach
+// the engine and backup.mjs for export and import.
 
 import { encode, readText } from "./cbor.mjs";
 import { enginePackage, engineUrl, executor, openEngine } from "./engine.mjs";

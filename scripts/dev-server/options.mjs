@@ -1,8 +1,11 @@
 // Command-line options of surreal-dev-server.
 
+import { constants as bufferConstants } from "node:buffer";
+
 export const USAGE = `Usage: surreal-dev-server [options]
 
-The real SurrealDB engine (@surrealdb/node) behind SurrealDB's HTTP and WebSocket /rpc endpoints.
+The real SurrealDB engine (@surrealdb/node) behind SurrealDB's HTTP and WebSocket /rpc endpoints
+and its HTTP SQL export and import (GET/POST /export, POST /import).
 Prints one line "listening on http://HOST:PORT" on stdout once ready; stops cleanly on SIGINT/SIGTERM.
 
 Options:
@@ -13,6 +16,8 @@ Options:
   --pass PASSWORD       the root user's password
   --max-body SIZE       largest HTTP /rpc request body (default 4MiB, as SURREAL_HTTP_MAX_RPC_BODY_SIZE)
   --max-message SIZE    largest WebSocket message (default 128MiB)
+  --max-import SIZE     largest POST /import body (default 256MiB; the real server's
+                        SURREAL_HTTP_MAX_IMPORT_BODY_SIZE defaults to 4GiB)
   --log                 one line per request on stderr (method, session, duration; never credentials)
   -h, --help            show this help and exit
 
@@ -21,6 +26,10 @@ Option values may also be given as --name=value.
 `;
 
 export class OptionError extends Error {}
+
+// An import body is held in memory as one Buffer (and copied into the engine request), so it
+// must leave room under the largest Buffer Node can make.
+const MAX_IMPORT = Math.min(4 * 1024 ** 3, bufferConstants.MAX_LENGTH - 1024 * 1024);
 
 const UNITS = { "": 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
 
@@ -52,7 +61,7 @@ export function parseBind(text) {
   return { host, port: Number(port) };
 }
 
-const WITH_VALUE = new Set(["--bind", "--path", "--user", "--username", "--pass", "--password", "--max-body", "--max-message"]);
+const WITH_VALUE = new Set(["--bind", "--path", "--user", "--username", "--pass", "--password", "--max-body", "--max-message", "--max-import"]);
 const FLAGS = new Set(["--log", "--help", "-h"]);
 
 export function parseArgs(argv) {
@@ -63,6 +72,7 @@ export function parseArgs(argv) {
     pass: null,
     maxBody: 4 * 1024 * 1024,
     maxMessage: 128 * 1024 * 1024,
+    maxImport: 256 * 1024 * 1024,
     log: false,
     help: false,
   };
@@ -106,6 +116,10 @@ export function parseArgs(argv) {
         break;
       case "--max-message":
         o.maxMessage = parseSize(arg, value);
+        break;
+      case "--max-import":
+        o.maxImport = parseSize(arg, value);
+        if (o.maxImport > MAX_IMPORT) throw new OptionError(`${arg}: at most ${MAX_IMPORT} bytes`);
         break;
     }
   }

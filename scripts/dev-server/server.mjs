@@ -1,9 +1,11 @@
 // HTTP and WebSocket front of the dev server: GET /health, GET /version, POST /rpc, GET /rpc
-// (WebSocket, subprotocol cbor). Everything else is in rpc.mjs.
+// (WebSocket, subprotocol cbor), GET/POST /export and POST /import. The RPC layer is in
+// rpc.mjs, export and import in backup.mjs.
 
 import { createServer } from "node:http";
 import { performance } from "node:perf_hooks";
 import { WebSocketServer, WebSocket } from "ws";
+import { backupRoutes } from "./backup.mjs";
 import { encode } from "./cbor.mjs";
 import { Client, errors } from "./rpc.mjs";
 
@@ -37,6 +39,19 @@ function parseAuthorization(value) {
     return { basic: { user: text.slice(0, i), pass: text.slice(i + 1) } };
   }
   return {};
+}
+
+/** The namespace, database and credentials of an HTTP request (never logged). */
+function requestAuth(req) {
+  const a = parseAuthorization(req.headers.authorization);
+  return {
+    ns: header(req, "surreal-ns", "ns"),
+    db: header(req, "surreal-db", "db"),
+    authNs: header(req, "surreal-auth-ns"),
+    authDb: header(req, "surreal-auth-db"),
+    basic: a.basic ?? null,
+    bearer: a.bearer ?? null,
+  };
 }
 
 export function startServer({ hub, options, version, log }) {
@@ -110,15 +125,7 @@ export function startServer({ hub, options, version, log }) {
     }
     if (over) return tooLarge(false);
     const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-    const a = parseAuthorization(req.headers.authorization);
-    const h = {
-      ns: header(req, "surreal-ns", "ns"),
-      db: header(req, "surreal-db", "db"),
-      authNs: header(req, "surreal-auth-ns"),
-      authDb: header(req, "surreal-auth-db"),
-      basic: a.basic ?? null,
-      bearer: a.bearer ?? null,
-    };
+    const h = requestAuth(req);
     const { status, parts } = await hub.handleHttp(body, h, info);
     if (res.destroyed) return finish(status);
     let length = 0;
@@ -128,6 +135,8 @@ export function startServer({ hub, options, version, log }) {
     res.end(parts[parts.length - 1]);
     finish(status);
   }
+
+  const backup = backupRoutes({ hub, options, common, log });
 
   const server = createServer({ requestTimeout: 0 }, (req, res) => {
     const t0 = performance.now();
@@ -157,6 +166,21 @@ export function startServer({ hub, options, version, log }) {
       res.writeHead(405, { ...common, allow: "GET, POST, OPTIONS", "content-length": 0 });
       res.end();
       return done(405);
+    }
+    if (path === "/export" || path === "/import") {
+      const handle = path === "/export" ? backup.handleExport : backup.handleImport;
+      handle(req, res, requestAuth(req)).then(done, (err) => {
+        log(`internal error in ${req.method} ${path}: ${err?.stack ?? err}`);
+        if (!res.headersSent && !res.destroyed) {
+          const body = JSON.stringify({ code: 500, details: "Internal error", information: "The dev server failed to handle this request" });
+          res.writeHead(500, { ...common, "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+          res.end(body);
+        } else {
+          res.destroy();
+        }
+        done(500);
+      });
+      return;
     }
     if ((path === "/health" || path === "/status") && (req.method === "GET" || req.method === "HEAD")) {
       res.writeHead(200, { ...common, "content-length": 0 });

@@ -10,7 +10,7 @@ import net from "node:net";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { CborCodec, RecordId, Table, Uuid } from "surrealdb";
+import { CborCodec, DateTime, Decimal, Duration, RecordId, Surreal, Table, Uuid } from "surrealdb";
 import WebSocket from "ws";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -91,15 +91,16 @@ async function stopServer(s, signal = "SIGTERM") {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 
-function httpRequest(port, { method = "GET", path = "/", headers = {}, body = null }) {
+function httpRequest(port, { method = "GET", path = "/", headers = {}, body = null, timeoutMs = 60000 }) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, method, path, headers, agent }, (res) => {
+    const req = http.request({ host: "127.0.0.1", port, method, path, headers, agent, timeout: timeoutMs }, (res) => {
       const chunks = [];
       res.on("data", (c) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
       res.on("error", reject);
     });
     req.on("error", reject);
+    req.on("timeout", () => req.destroy(new Error(`no answer to ${method} ${path} within ${timeoutMs} ms`)));
     if (body) req.end(body);
     else req.end();
   });
@@ -282,6 +283,50 @@ async function testAuth() {
     check(bearer.status === 200 && bearer.decoded?.result?.[0]?.result?.length === 1, "HTTP Bearer with that token works", bearer.decoded);
     const badBearer = await httpRpc(s.port, { id: 5, method: "ping" }, { authorization: "Bearer not.a.token" });
     check(badBearer.status === 401, "HTTP Bearer with a bad token → 401", badBearer.status);
+
+    // Export and import take the same credentials.
+    const hdr = { "surreal-ns": "smoke", "surreal-db": "auth" };
+    const rootEx = await exportSql(s.port, { ...hdr, authorization: basicAuth("root", "p'a\"ss\\w⟩rd") });
+    check(rootEx.status === 200 && /INSERT \[ \{ id: thing:1 \} \]/.test(rootEx.text), "GET /export with the root user's Basic credentials → 200", rootEx.text.slice(-200));
+    const wrongEx = await exportSql(s.port, { ...hdr, authorization: basicAuth("root", "wrong") });
+    check(wrongEx.status === 401 && wrongEx.text === "There was a problem with authentication", "GET /export with a wrong password → 401 (text body, as the real server's auth layer)", { status: wrongEx.status, text: wrongEx.text });
+    const wrongIm = await importSql(s.port, { ...hdr, authorization: basicAuth("root", "wrong") }, "CREATE thing:2");
+    const badTokIm = await importSql(s.port, { ...hdr, authorization: "Bearer not.a.token" }, "CREATE thing:2");
+    const thing2 = await httpRpc(s.port, { id: 6, method: "query", params: ["SELECT * FROM thing:2"] }, hdr);
+    check(wrongIm.status === 401 && badTokIm.status === 401 && thing2.decoded?.result?.[0]?.result?.length === 0, "POST /import with wrong credentials or a bad token → 401, nothing imported", [wrongIm.status, badTokIm.status]);
+    const tokIm = await importSql(s.port, { ...hdr, authorization: `Bearer ${jwt}` }, "CREATE thing:3");
+    check(tokIm.status === 200 && tokIm.json?.length === 0, "POST /import with the root token → 200, []", { status: tokIm.status, json: tokIm.json });
+    const setup = await httpRpc(
+      s.port,
+      {
+        id: 7,
+        method: "query",
+        params: [
+          "DEFINE USER dbu ON DATABASE PASSWORD 'pw' ROLES EDITOR; DEFINE TABLE open PERMISSIONS FULL; " +
+            "DEFINE ACCESS acc ON DATABASE TYPE RECORD SIGNUP (CREATE user SET name = $name) SIGNIN (SELECT * FROM user WHERE name = $name) DURATION FOR TOKEN 1h",
+        ],
+      },
+      { ...hdr, authorization: basicAuth("root", "p'a\"ss\\w⟩rd") },
+    );
+    check(okStatements(setup.decoded?.result), "database user and record access defined", setup.decoded);
+    const dbBasic = await exportSql(s.port, { ...hdr, authorization: basicAuth("dbu", "pw"), "surreal-auth-ns": "smoke", "surreal-auth-db": "auth" });
+    check(dbBasic.status === 200 && /thing:3/.test(dbBasic.text), "GET /export as a database user (Basic with surreal-auth-ns/db) → 200", dbBasic.status);
+    const dbTok = await w.call("signin", [{ user: "dbu", pass: "pw", ns: "smoke", db: "auth" }]);
+    const dbJwt = typeof dbTok === "string" ? dbTok : dbTok.access;
+    const tokNoHdr = await exportSql(s.port, { authorization: `Bearer ${dbJwt}` });
+    check(tokNoHdr.status === 200 && /thing:3/.test(tokNoHdr.text), "GET /export with a database user's token and no surreal-ns/db → its own database", { status: tokNoHdr.status, text: tokNoHdr.text.slice(0, 200) });
+    const rec = await Ws.open(s.port);
+    const recTok = await rec.call("signup", [{ ns: "smoke", db: "auth", ac: "acc", name: "rec" }]);
+    const recJwt = typeof recTok === "string" ? recTok : recTok.access;
+    await rec.close();
+    const recEx = await exportSql(s.port, { ...hdr, authorization: `Bearer ${recJwt}` });
+    const recIm = await importSql(s.port, { ...hdr, authorization: `Bearer ${recJwt}` }, "CREATE open:1");
+    const open1 = await httpRpc(s.port, { id: 8, method: "query", params: ["SELECT * FROM open"] }, hdr);
+    check(
+      recEx.status === 403 && JSON.parse(recEx.text).details === "Forbidden" && recIm.status === 403 && open1.decoded?.result?.[0]?.result?.length === 0,
+      "GET /export and POST /import as a record user → 403 (as the real server), nothing imported",
+      { ex: recEx.status, im: recIm.status, text: recEx.text },
+    );
     await w.close();
   } finally {
     const x = await stopServer(s, "SIGINT");
@@ -446,9 +491,243 @@ async function testLive(s) {
   await b.close();
 }
 
+// -------------------------------------------------------------------------------------------------
+// SQL export and import (GET/POST /export, POST /import)
+
+const basicAuth = (u, p) => `Basic ${Buffer.from(`${u}:${p}`).toString("base64")}`;
+
+function exportSql(port, headers, { method = "GET", body = null } = {}) {
+  return httpRequest(port, { method, path: "/export", headers, body }).then((r) => ({ ...r, text: r.body.toString("utf8") }));
+}
+
+async function importSql(port, headers, sql) {
+  const r = await httpRequest(port, { method: "POST", path: "/import", headers: { "content-type": "text/plain", ...headers }, body: Buffer.from(sql) });
+  let json = null;
+  if (String(r.headers["content-type"]).startsWith("application/json")) json = JSON.parse(r.body.toString("utf8"));
+  return { ...r, json };
+}
+
+/** Everything in a database that an export/import round trip must keep, as CBOR bytes. */
+async function snapshot(port, headers) {
+  const r = await httpRpc(
+    port,
+    {
+      id: 1,
+      method: "query",
+      params: [
+        "SELECT * FROM person ORDER BY id; SELECT * FROM thing ORDER BY id; SELECT * FROM knows ORDER BY id; " +
+          "RETURN fn::greet('x'); RETURN $limit; (INFO FOR DB).tables.keys(); (INFO FOR TABLE person).indexes.keys()",
+      ],
+    },
+    headers,
+  );
+  const res = r.decoded?.result;
+  if (!okStatements(res)) throw new Error(`snapshot failed: ${show(r.decoded)}`);
+  return { values: res.map((x) => x.result), bytes: Buffer.from(codec.encode(res.map((x) => x.result))) };
+}
+
+async function testBackup(s) {
+  const A = { "surreal-ns": "smoke", "surreal-db": "exportA" };
+  const B = { "surreal-ns": "smoke", "surreal-db": "importB" };
+  const born = new DateTime("1815-12-10T08:30:00.123456789Z");
+  const setup = await httpRpc(
+    s.port,
+    {
+      id: 1,
+      method: "query",
+      params: [
+        "DEFINE TABLE person SCHEMAFULL; DEFINE FIELD name ON person TYPE string; DEFINE FIELD born ON person TYPE datetime; " +
+          "DEFINE FIELD balance ON person TYPE decimal; DEFINE FIELD tags ON person TYPE array<string>; DEFINE INDEX person_name ON person FIELDS name; " +
+          "DEFINE FUNCTION fn::greet($n: string) { RETURN 'hello ' + $n }; DEFINE PARAM $limit VALUE 10; " +
+          "CREATE person:⟨ada lovelace⟩ CONTENT { name: 'Ada', born: $born, balance: $bal, tags: ['math', 'ünïcode ✓'] }; " +
+          "CREATE person:1 CONTENT { name: 'One', born: d'2024-02-29T23:59:59Z', balance: 0.1dec + 0.2dec, tags: [] }; " +
+          "CREATE thing:[1, 'a'] SET wait = $dur, meta = { n: NONE, z: NULL, big: 9007199254740993, f: 1.25 }, at = time::now(); " +
+          "CREATE thing:{ k: 'v', n: 2 } SET u = $uuid; CREATE thing:⟨00000000-0000-0000-0000-000000000001⟩ SET s = \"it's \\\"quoted\\\"\"; " +
+          "RELATE person:⟨ada lovelace⟩->knows->person:1 SET since = $born;",
+        { born, bal: new Decimal("12345678901234567890.123456789"), dur: new Duration("1w2d3h4m5s6ms7us8ns"), uuid: new Uuid("0190f3a4-1b2c-7d3e-8f40-123456789abc") },
+      ],
+    },
+    A,
+  );
+  check(okStatements(setup.decoded?.result), "backup: records and definitions created through /rpc in ns/db A", setup.decoded);
+  const before = await snapshot(s.port, A);
+  const ada = before.values[0].find((p) => p.name === "Ada");
+  check(
+    ada && ada.born instanceof DateTime && ada.born.toISOString() === "1815-12-10T08:30:00.123456789Z" && ada.balance instanceof Decimal && ada.balance.toString() === "12345678901234567890.123456789",
+    "backup: A holds a nanosecond datetime and a 29-digit decimal",
+    ada,
+  );
+
+  // Export.
+  const ex = await exportSql(s.port, A);
+  check(
+    ex.status === 200 && ex.headers["content-type"] === undefined && /^OPTION IMPORT;$/m.test(ex.text) && /DEFINE TABLE person /.test(ex.text) && /INSERT /.test(ex.text) && /DEFINE FUNCTION fn::greet/.test(ex.text),
+    "GET /export with surreal-ns/surreal-db → 200, SurrealQL text, no Content-Type (as the real server)",
+    { status: ex.status, headers: ex.headers, text: ex.text.slice(0, 300) },
+  );
+  const again = await exportSql(s.port, A);
+  check(again.text === ex.text, "GET /export twice gives the same text");
+  const noRecords = await exportSql(s.port, { ...A, "content-type": "application/json" }, { method: "POST", body: JSON.stringify({ records: false }) });
+  check(noRecords.status === 200 && /DEFINE TABLE person /.test(noRecords.text) && !/INSERT /.test(noRecords.text), "POST /export with JSON options {records: false} → definitions only", noRecords.text.slice(0, 200));
+  const onlyPerson = await exportSql(s.port, { ...A, "content-type": "application/cbor" }, { method: "POST", body: Buffer.from(codec.encode({ tables: ["person"], functions: false, params: false })) });
+  check(
+    onlyPerson.status === 200 && /DEFINE TABLE person /.test(onlyPerson.text) && !/DEFINE TABLE thing /.test(onlyPerson.text) && !/fn::greet/.test(onlyPerson.text),
+    "POST /export with CBOR options {tables: [person], functions: false, params: false} → only those",
+    onlyPerson.text.slice(0, 200),
+  );
+
+  // Import into B and read everything back.
+  const im = await importSql(s.port, B, ex.text);
+  check(
+    im.status === 200 && im.headers["content-type"] === "application/json" && Array.isArray(im.json) && im.json.length >= 1 && im.json.every((e) => e.status === "OK"),
+    "POST /import of that text into ns/db B → 200, JSON list without failed statements",
+    { status: im.status, json: im.json },
+  );
+  const after = await snapshot(s.port, B);
+  check(after.bytes.equals(before.bytes), "backup: B reads back identical to A (record ids, datetimes, decimals, durations, UUIDs, relations, function, param, index)", { before: before.values, after: after.values });
+  const octets = await httpRequest(s.port, { method: "POST", path: "/import", headers: { "surreal-ns": "smoke", "surreal-db": "importC", "content-type": "application/octet-stream", accept: "application/octet-stream" }, body: Buffer.from(ex.text) });
+  const c = await snapshot(s.port, { "surreal-ns": "smoke", "surreal-db": "importC" });
+  check(octets.status === 200 && octets.body.length === 0 && c.bytes.equals(before.bytes), "POST /import as application/octet-stream with Accept application/octet-stream → 200, empty body, data identical", { status: octets.status, body: octets.body.toString() });
+
+  // Official JS SDK over HTTP: export() and import() against these endpoints.
+  const sdk = new Surreal();
+  try {
+    await sdk.connect(`http://127.0.0.1:${s.port}/rpc`, { namespace: "smoke", database: "exportA" });
+    const sdkText = await sdk.export();
+    await sdk.use({ namespace: "smoke", database: "importSdk" });
+    await sdk.import(sdkText);
+    const d = await snapshot(s.port, { "surreal-ns": "smoke", "surreal-db": "importSdk" });
+    check(sdkText === ex.text && d.bytes.equals(before.bytes), "official JS SDK export() and import() over HTTP round-trip identically");
+  } catch (err) {
+    check(false, "official JS SDK export() and import() over HTTP", err?.stack ?? String(err));
+  } finally {
+    await sdk.close().catch(() => {});
+  }
+
+  // Re-importing reports the failed statements (records already exist), still with 200.
+  const dup = await importSql(s.port, B, ex.text);
+  check(dup.status === 200 && dup.json.some((e) => e.status === "ERR" && /already exists/.test(e.result)), "POST /import again → 200 with ERR entries (records already exist)", dup.json?.slice(0, 3));
+
+  // Bad SQL: the real server answers 200 with the failed statement; nothing of the body runs here.
+  const bad = await importSql(s.port, B, "CREATE marker:1; CREATE marker:2 SET ;");
+  const badEntry = bad.json?.find((e) => e.status === "ERR");
+  check(bad.status === 200 && bad.json?.length === 1 && badEntry?.kind === "Internal" && /^Parse error/.test(badEntry.result) && badEntry.time === "0ns", "POST /import of bad SQL → 200 with one ERR entry, kind Internal, \"Parse error: ...\"", bad.json);
+  const markers = async () => {
+    const r = await httpRpc(s.port, { id: 1, method: "query", params: ["SELECT VALUE id FROM marker"] }, B);
+    const st = r.decoded?.result?.[0];
+    return st?.status === "OK" ? st.result.map(String) : []; // 3.x: a table that does not exist is an error
+  };
+  check((await markers()).length === 0, "bad SQL: no statement of that import ran", await markers());
+  const badCbor = await httpRequest(s.port, { method: "POST", path: "/import", headers: { ...B, accept: "application/cbor" }, body: Buffer.from("SELECT FROM;") });
+  const badCborBody = badCbor.headers["content-type"] === "application/cbor" ? codec.decode(badCbor.body) : null;
+  check(badCbor.status === 200 && badCborBody?.[0]?.status === "ERR", "POST /import with Accept application/cbor → CBOR list with the ERR entry", badCborBody);
+  const failing = await importSql(s.port, B, "CREATE person:2 SET name = 1; CREATE marker:3;");
+  const ran = await markers();
+  check(
+    failing.status === 200 && failing.json?.length === 1 && failing.json[0].status === "ERR" && /coerce/.test(failing.json[0].result) && ran.length === 1 && ran[0] === "marker:3",
+    "POST /import with a statement failing at run time → 200, only that statement listed; the others ran",
+    { json: failing.json, ran },
+  );
+  const textAccept = await httpRequest(s.port, { method: "POST", path: "/import", headers: { ...B, accept: "text/plain" }, body: Buffer.from("RETURN 1") });
+  check(textAccept.status === 415 && JSON.parse(textAccept.body).code === 415, "POST /import with Accept text/plain → 415 (as the real server)", textAccept.status);
+  const badAccept = await httpRequest(s.port, { method: "POST", path: "/import", headers: { ...B, accept: "text/html" }, body: Buffer.from("RETURN 1") });
+  check(badAccept.status === 400 && /invalid HTTP header \(accept\)/.test(badAccept.body.toString()), "POST /import with an unreadable Accept → 400", badAccept.body.toString());
+
+  // Missing namespace/database.
+  const noNs = await exportSql(s.port, {});
+  const noNsBody = noNs.headers["content-type"] === "application/json" ? JSON.parse(noNs.text) : null;
+  check(noNs.status === 400 && noNsBody?.code === 400 && noNsBody.information === "Specify a namespace to use", "GET /export without surreal-ns → 400, JSON {code, details, description, information: \"Specify a namespace to use\"}", noNs.text);
+  const noDb = await exportSql(s.port, { "surreal-ns": "smoke" });
+  check(noDb.status === 400 && JSON.parse(noDb.text).information === "Specify a database to use", "GET /export without surreal-db → 400 \"Specify a database to use\"", noDb.text);
+  const missing = await exportSql(s.port, { "surreal-ns": "smoke-missing-ns", "surreal-db": "nothing" });
+  const rootInfo = await httpRpc(s.port, { id: 1, method: "query", params: ["INFO FOR ROOT"] });
+  check(
+    missing.status === 200 && missing.body.length === 0 && rootInfo.decoded?.result?.[0]?.result?.namespaces && !("smoke-missing-ns" in rootInfo.decoded.result[0].result.namespaces),
+    "GET /export of a database that does not exist → 200, empty body, and it is not created",
+    { status: missing.status, body: missing.text },
+  );
+  const importNoNs = await importSql(s.port, {}, "CREATE x:1");
+  check(importNoNs.status === 200 && importNoNs.json?.[0]?.status === "ERR" && /namespace/.test(importNoNs.json[0].result), "POST /import without surreal-ns → 200 with ERR \"Specify a namespace to use\"", importNoNs.json);
+  const noType = await exportSql(s.port, A, { method: "POST", body: "{}" });
+  check(noType.status === 400 && /content-type/.test(noType.text), "POST /export without Content-Type → 400", noType.text);
+  const textType = await exportSql(s.port, { ...A, "content-type": "text/plain" }, { method: "POST", body: "{}" });
+  check(textType.status === 400 && JSON.parse(textType.text).information === "unsupported body format", "POST /export with Content-Type text/plain → 400 unsupported body format", textType.text);
+  const badJson = await exportSql(s.port, { ...A, "content-type": "application/json" }, { method: "POST", body: "{nope" });
+  check(badJson.status === 400 && JSON.parse(badJson.text).code === 400, "POST /export with malformed JSON → 400", badJson.text);
+  const getImport = await httpRequest(s.port, { path: "/import" });
+  check(getImport.status === 405 && getImport.headers.allow === "POST", "GET /import → 405, Allow: POST", getImport.status);
+  const putExport = await httpRequest(s.port, { method: "PUT", path: "/export" });
+  check(putExport.status === 405, "PUT /export → 405", putExport.status);
+
+  // Concurrency: exports run in the engine's default session; nobody else may notice.
+  await httpRpc(s.port, { id: 1, method: "query", params: ["CREATE only_in_e:1 SET v = 'E'"] }, { "surreal-ns": "smoke", "surreal-db": "exportE" });
+  const exE = (await exportSql(s.port, { "surreal-ns": "smoke", "surreal-db": "exportE" })).text;
+  const w1 = await Ws.open(s.port);
+  const w2 = await Ws.open(s.port);
+  const w3 = await Ws.open(s.port); // never selects a namespace
+  await w1.call("use", ["smoke", "conc1"]);
+  await w2.call("use", ["other", "conc2"]);
+  const sid = new Uuid(crypto.randomUUID());
+  await w1.call("attach", undefined, { session: sid });
+  await w1.call("use", ["smoke", "conc3"], { session: sid });
+  const sessionsOk = [];
+  let stop = false;
+  const loops = [
+    [w1, {}, "smoke", "conc1"],
+    [w2, {}, "other", "conc2"],
+    [w1, { session: sid }, "smoke", "conc3"],
+    [w3, {}, undefined, undefined],
+  ].map(async ([w, extra, ns, db]) => {
+    let n = 0;
+    while (!stop) {
+      const r = await w.call("query", ["RETURN [session::ns(), session::db()]; CREATE tick SET n = $n RETURN NONE", { n }], extra);
+      const [gotNs, gotDb] = r[0].result;
+      sessionsOk.push((gotNs ?? undefined) === ns && (gotDb ?? undefined) === db && (ns === undefined ? r[1].status === "ERR" : r[1].status === "OK"));
+      n++;
+    }
+    return n;
+  });
+  const httpLoop = (async () => {
+    let n = 0;
+    while (!stop) {
+      const r = await httpRpc(s.port, { id: n, method: "query", params: ["RETURN [session::ns(), session::db()]"] }, { "surreal-ns": "smoke", "surreal-db": "concHttp" });
+      sessionsOk.push(r.decoded?.result?.[0]?.result?.[1] === "concHttp");
+      const p = await httpRpc(s.port, { id: n, method: "ping" });
+      sessionsOk.push(p.status === 200 && !p.decoded.error);
+      n++;
+    }
+    return n;
+  })();
+  let exports;
+  let imports;
+  try {
+    exports = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        i % 3 === 2 ? exportSql(s.port, { "surreal-ns": "smoke", "surreal-db": "exportE" }).then((r) => r.text === exE) : exportSql(s.port, A).then((r) => r.status === 200 && r.text === ex.text),
+      ),
+    );
+    imports = await Promise.all(
+      ["concImp1", "concImp2"].map((db) => importSql(s.port, { "surreal-ns": "smoke", "surreal-db": db }, ex.text).then(async (r) => r.status === 200 && (await snapshot(s.port, { "surreal-ns": "smoke", "surreal-db": db })).bytes.equals(before.bytes))),
+    );
+  } finally {
+    stop = true;
+  }
+  const counts = await Promise.all([...loops, httpLoop]);
+  check(exports.every(Boolean), "24 concurrent exports of A and E each return their own database's text", exports);
+  check(imports.every(Boolean), "2 concurrent imports into different databases both round-trip identically", imports);
+  check(
+    sessionsOk.length > 0 && sessionsOk.every(Boolean) && counts.every((n) => n > 0),
+    `queries on 4 other sessions and HTTP /rpc during the exports keep their own namespace/database (${sessionsOk.length} checked)`,
+    { bad: sessionsOk.filter((x) => !x).length, counts },
+  );
+  const ticks = await w1.call("query", ["SELECT count() FROM tick GROUP ALL"]);
+  check(ticks[0].result[0]?.count === counts[0], "every write of those sessions landed in their own database", { ticks, counts });
+  await Promise.all([w1.close(), w2.close(), w3.close()]);
+}
+
 async function testRobustness(s) {
   // Oversized message on a server with a small --max-message.
-  const small = await startServer(["--bind", "127.0.0.1:0", "--max-message", "64KiB", "--max-body", "16K"]);
+  const small = await startServer(["--bind", "127.0.0.1:0", "--max-message", "64KiB", "--max-body", "16K", "--max-import", "64K"]);
   try {
     const w = await Ws.open(small.port);
     const big = Buffer.from(codec.encode({ id: 77, method: "query", params: ["RETURN $x", { x: "y".repeat(100 * 1024) }] }));
@@ -458,6 +737,16 @@ async function testRobustness(s) {
     await w.close();
     const body = await httpRpc(small.port, { id: 1, method: "query", params: ["RETURN $x", { x: "y".repeat(20 * 1024) }] });
     check(body.status === 413, "HTTP body over --max-body → 413", body.status);
+    const imHdr = { "surreal-ns": "smoke", "surreal-db": "limit" };
+    const fits = await importSql(small.port, imHdr, `CREATE big:1 SET s = '${"z".repeat(60 * 1024)}';`);
+    check(fits.status === 200 && fits.json?.length === 0, "POST /import under --max-import (60 KiB of 64 KiB) → 200", { status: fits.status, json: fits.json });
+    const over = await importSql(small.port, imHdr, `CREATE big:2 SET s = '${"z".repeat(100 * 1024)}';`);
+    const big2 = await httpRpc(small.port, { id: 2, method: "query", params: ["SELECT VALUE id FROM big"] }, imHdr);
+    check(
+      over.status === 413 && over.body.toString() === "length limit exceeded" && big2.decoded?.result?.[0]?.result?.length === 1,
+      "POST /import over --max-import → 413 \"length limit exceeded\", nothing imported",
+      { status: over.status, body: over.body.toString() },
+    );
   } finally {
     await stopServer(small);
   }
@@ -491,6 +780,8 @@ async function testRobustness(s) {
   check(taken.exited && taken.exited.code !== 0 && /address already in use/.test(taken.stderr) && taken.stderr.trim().split("\n").length === 1, "port already taken → non-zero exit with a one-line message", taken.exited);
   const badOpt = await startServer(["--bind", "nonsense"], { expectFail: true });
   check(badOpt.exited && badOpt.exited.code !== 0 && /--bind/.test(badOpt.stderr), "bad option → non-zero exit with a clear message", badOpt.exited);
+  const badImport = await startServer(["--max-import", "lots"], { expectFail: true });
+  check(badImport.exited && badImport.exited.code !== 0 && /--max-import/.test(badImport.stderr), "bad --max-import → non-zero exit with a clear message", badImport.exited);
   const badPath = await startServer(["--path", "ftp://x"], { expectFail: true });
   check(badPath.exited && badPath.exited.code !== 0 && /--path/.test(badPath.stderr), "bad --path → non-zero exit", badPath.exited);
 }
@@ -534,6 +825,15 @@ async function measure(s) {
     .filter((l) => / method=query /.test(l))
     .slice(-4)
     .map((l) => Number(/ ([\d.]+)ms /.exec(l)?.[1]));
+  // Export of those 20,000 rows and import into another database.
+  t = performance.now();
+  const dump = await exportSql(s.port, { "surreal-ns": "smoke", "surreal-db": "bench" });
+  const exportMs = performance.now() - t;
+  t = performance.now();
+  const loaded = await importSql(s.port, { "surreal-ns": "smoke", "surreal-db": "bench2" }, dump.text);
+  const importMs = performance.now() - t;
+  const copied = await w.call("query", ["USE DB bench2; SELECT count() FROM t GROUP ALL; USE DB bench"]);
+  check(dump.status === 200 && loaded.status === 200 && loaded.json?.every((e) => e.status === "OK") && copied[1].result[0]?.count === 20000, "export of 20,000 rows imported into another database: 20,000 rows", { count: copied[1].result });
   await w.close();
   const warm = runs.slice(1);
   const best = warm.reduce((a, b) => (b.total < a.total ? b : a));
@@ -548,6 +848,7 @@ async function measure(s) {
       `    ${med(warm.map((x) => x.arrival)).toFixed(0)} ms until the response is in the client, of which ${med(serverMs.slice(1)).toFixed(0)} ms in the server (engine + framing, from --log);\n` +
       `    + ${med(warm.map((x) => x.decode)).toFixed(0)} ms to decode it with the JS CborCodec (best total ${best.total.toFixed(0)} ms)`,
   );
+  console.log(`  GET /export of those 20,000 rows: ${dump.body.length} bytes of SurrealQL in ${exportMs.toFixed(0)} ms; POST /import of it into another database: ${importMs.toFixed(0)} ms`);
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -559,6 +860,7 @@ async function main() {
     await testHttp(s);
     await testWs(s);
     await testLive(s);
+    await testBackup(s);
     await testAuth();
     await testRobustness(s);
     if (!quick) await measure(s);
