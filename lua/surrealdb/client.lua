@@ -455,16 +455,32 @@ function Client:select(what)
   return self:call("select", { target(what, "select") })
 end
 
---- Create a record (with a random id when `what` is a table).
--- @usage local p = db:create("person", { name = "Ann" })
+-- Writes go through `query` as parameterized SurrealQL, as the official SDKs send them: SurrealDB
+-- 3.0's create/insert/update/upsert/merge RPC methods turn sets into arrays and lose range bounds,
+-- while the same values bound to a query are stored as sent. A record target answers with the record
+-- (`ONLY`), a table target with the array of records, as the RPC methods do.
+local function write(self, method, verb, what, data, clause)
+  local t = target(what, method)
+  local only = getmetatable(t) == types.RecordID and " ONLY" or ""
+  local sql = verb .. only .. " $sdb_what"
+  if data ~= nil then sql = sql .. " " .. clause .. " $sdb_data" end
+  return (self:query(sql, { sdb_what = t, sdb_data = data }))
+end
+
+--- Create a record (with a random id when `what` is a table; then the answer is an array).
+-- @usage local p = db:create("person:ann", { name = "Ann" })
 function Client:create(what, data)
-  return self:call("create", { target(what, "create"), data })
+  return write(self, "create", "CREATE", what, data, "CONTENT")
 end
 
 --- Insert one record or an array of records into a table.
 -- @usage db:insert("person", { { name = "A" }, { name = "B" } })
 function Client:insert(what, data)
-  return self:call("insert", { target(what, "insert"), data })
+  local t = target(what, "insert")
+  if getmetatable(t) ~= types.Table then
+    errors.raise("ValidationError", "insert expects a table, got the record id " .. tostring(t), nil, 2)
+  end
+  return (self:query("INSERT INTO $sdb_what $sdb_data", { sdb_what = t, sdb_data = data }))
 end
 
 --- Insert relation records (each with `in` and `out`) into an edge table.
@@ -476,19 +492,19 @@ end
 --- Replace the content of a record or of every record of a table.
 -- @usage db:update("person:ann", { name = "Ann", age = 31 })
 function Client:update(what, data)
-  return self:call("update", { target(what, "update"), data })
+  return write(self, "update", "UPDATE", what, data, "CONTENT")
 end
 
 --- Create or replace a record.
 -- @usage db:upsert("person:ann", { name = "Ann" })
 function Client:upsert(what, data)
-  return self:call("upsert", { target(what, "upsert"), data })
+  return write(self, "upsert", "UPSERT", what, data, "CONTENT")
 end
 
 --- Merge fields into a record or into every record of a table.
 -- @usage db:merge("person:ann", { age = 32 })
 function Client:merge(what, data)
-  return self:call("merge", { target(what, "merge"), data })
+  return write(self, "merge", "UPDATE", what, data, "MERGE")
 end
 
 --- Apply JSON Patch operations; with `diff` true the answer is the patches applied.
