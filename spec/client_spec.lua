@@ -134,6 +134,22 @@ for scheme, url in pairs(schemes) do
       assert.are.equal(other, state.database)
     end)
 
+    it("exports the database and imports it into another, values intact", function()
+      db:create("person:ann", { name = "Ann", at = surrealdb.Datetime.parse("2024-02-29T12:30:00.123456789Z"),
+        balance = surrealdb.Decimal("12.50"), tags = surrealdb.Set({ "a", "b" }) })
+      local sql = db:export()
+      assert.matches("person", sql)
+      local source = db:select("person:ann")
+      fresh_database(db)
+      local results = db:import(sql)
+      assert.is_table(results)
+      assert.are.same(source, db:select("person:ann"))
+      local ok, err = pcall(db.import, db, "CREATE person:x SET ; nonsense")
+      assert.is_false(ok)
+      assert.is_true(errors.is(err, "QueryError"), tostring(err))
+      assert.matches("import failed", err.message)
+    end)
+
     it("runs functions", function()
       assert.are.equal(5, db:run("string::len", nil, { "hello" }))
     end)

@@ -77,6 +77,7 @@ function Client.connect(url, options)
       "TLS certificate and host name checks are off (tls.insecure): use this only for local testing")
   end
   local base = (scheme .. "://" .. rest):gsub("/+$", ""):gsub("/rpc$", "")
+  self.base_url, self.transport_options = base, transport_options
   if scheme == "ws" or scheme == "wss" then
     if options.reconnect ~= false then
       local reconnect = {}
@@ -84,7 +85,6 @@ function Client.connect(url, options)
       for k, v in pairs(options.reconnect or {}) do reconnect[k] = v end
       self.reconnect_options = reconnect
     end
-    self.base_url, self.transport_options = base, transport_options
     transport_options.on_notification = function(note) self:notify(note) end
     transport_options.on_drop = function(err) self:on_drop(err) end
     self.transport = require("surrealdb.transport.ws").new(base, transport_options)
@@ -633,6 +633,62 @@ function Transaction:query(sql, vars, options)
   local opts = { txn = self.txn }
   for k, v in pairs(options or {}) do opts[k] = v end
   return self.client:query(sql, vars, opts)
+end
+
+-- The server's HTTP side, for the routes only HTTP has (export and import).
+function Client:http_routes()
+  local Http = require("surrealdb.transport.http")
+  if getmetatable(self.transport) == Http then return self.transport, Http end
+  if not self.http_transport then
+    self.http_transport = Http.new((self.base_url:gsub("^ws", "http")), self.transport_options)
+  end
+  return self.http_transport, Http
+end
+
+-- An HTTP answer other than 200 from export/import as an error object.
+local function route_error(route, event)
+  local body = (event.body or ""):sub(1, 300)
+  local name = (event.status == 401 or event.status == 403) and "AuthError" or "ServerError"
+  return errors.new(name, ("%s answered HTTP %d: %s"):format(route, event.status, body), { status = event.status })
+end
+
+--- Export the selected database as SurrealQL text (over HTTP, also for a WebSocket client).
+-- @tparam[opt] table options the server's export options (`tables`, `records`, `functions`, ...)
+-- @treturn string the SurrealQL
+-- @usage local sql = db:export(); db2:import(sql)
+function Client:export(options)
+  local http, Http = self:http_routes()
+  local event
+  if options == nil then
+    event = http:send("GET", "/export", Http.session_headers(self.state), nil, self.timeout, "export")
+  else
+    event = http:send("POST", "/export", Http.session_headers(self.state, "application/cbor"),
+      require("surrealdb.cbor").encode(options), self.timeout, "export")
+  end
+  if event.status ~= 200 then error(route_error("export", event), 2) end
+  return event.body or ""
+end
+
+--- Import SurrealQL text (such as an export) into the selected database.
+-- Raises a QueryError naming the first failed statement; its `results` holds what the server said.
+-- @tparam string sql
+-- @usage db:import(io.open("backup.surql"):read("a"))
+function Client:import(sql)
+  if type(sql) ~= "string" then
+    errors.raise("ValidationError", "import expects SurrealQL text, got " .. type(sql), nil, 2)
+  end
+  local http, Http = self:http_routes()
+  local event = http:send("POST", "/import", Http.session_headers(self.state, "text/plain"), sql, self.timeout,
+    "import")
+  if event.status ~= 200 then error(route_error("import", event), 2) end
+  local results = require("surrealdb.cbor").decode(event.body)
+  for i, entry in ipairs(results) do
+    if entry.status ~= "OK" then
+      error(errors.new("QueryError", ("import failed at entry %d: %s"):format(i, tostring(entry.result)),
+        { kind = entry.kind, details = entry.details, results = results }), 2)
+    end
+  end
+  return results
 end
 
 --- Close the client and its connection (idempotent; also `__close`).

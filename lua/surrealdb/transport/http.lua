@@ -25,6 +25,19 @@ function Http.new(base_url, options)
   }, Http)
 end
 
+--- The headers that carry a session's state: namespace, database, token, and CBOR content types.
+-- @tparam table state `{ namespace =, database =, token = }`
+-- @tparam[opt] string content_type the request body's type
+-- @usage local headers = Http.session_headers(db.state, "application/cbor")
+function Http.session_headers(state, content_type)
+  local headers = { ["Accept"] = "application/cbor" }
+  if content_type then headers["Content-Type"] = content_type end
+  if state.namespace then headers["surreal-ns"] = state.namespace end
+  if state.database then headers["surreal-db"] = state.database end
+  if state.token then headers["Authorization"] = "Bearer " .. state.token end
+  return headers
+end
+
 -- Send one HTTP request; returns the waiter that completes with the response event.
 function Http:send(method, path, headers, body, timeout, what)
   local waiter = runtime.waiter(nil, what)
@@ -61,13 +74,7 @@ end
 -- @usage local result = http:call("ping", {}, {}, 30)
 function Http:call(method, params, state, timeout)
   self.next_id = self.next_id + 1
-  local headers = {
-    ["Content-Type"] = "application/cbor",
-    ["Accept"] = "application/cbor",
-  }
-  if state.namespace then headers["surreal-ns"] = state.namespace end
-  if state.database then headers["surreal-db"] = state.database end
-  if state.token then headers["Authorization"] = "Bearer " .. state.token end
+  local headers = Http.session_headers(state, "application/cbor")
   local event = self:send("POST", "/rpc", headers, rpc.encode_request(self.next_id, method, params), timeout, method)
   local ok, response = pcall(cbor.decode, event.body or "")
   if not ok then
