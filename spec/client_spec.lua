@@ -294,6 +294,47 @@ describe("client over ws only #integration", function()
     assert.are.equal(10, db:select("account:a").balance)
   end)
 
+  it("refreshes tokens and revokes a refresh token", function()
+    db:query([[
+      DEFINE TABLE user SCHEMALESS PERMISSIONS FOR select WHERE id = $auth.id;
+      DEFINE ACCESS account ON DATABASE TYPE RECORD
+        SIGNUP (CREATE user SET email = $email)
+        SIGNIN (SELECT * FROM user WHERE email = $email)
+        WITH REFRESH
+        DURATION FOR GRANT 1d, FOR TOKEN 1h, FOR SESSION 1h;
+    ]])
+    local state = db:use()
+    local user = surrealdb.connect(schemes.ws, { timeout = 10 })
+    user:signup({ namespace = state.namespace, database = state.database, access = "account",
+      variables = { email = "ann@example.com" } })
+    local first = { access = user.state.token, refresh = user.state.refresh_token }
+    assert.is_string(first.refresh)
+    local tokens = user:refresh()
+    assert.is_string(tokens.access)
+    assert.are_not.equal(first.refresh, tokens.refresh)
+    assert.are.equal("ann@example.com", user:query("SELECT VALUE email FROM user")[1])
+    user:revoke()
+    local ok, err = pcall(user.refresh, user, tokens)
+    assert.is_false(ok)
+    assert.is_true(errors.is(err, "SurrealError"), tostring(err))
+    user:close()
+  end)
+
+  it("raises when unread live notifications overflow the buffer", function()
+    db:query("DEFINE TABLE person SCHEMALESS")
+    local live = db:live("person", { buffer = 2 })
+    for i = 1, 4 do db:create(surrealdb.RecordID("person", i), { n = i }) end
+    -- Notifications come asynchronously: run the loop until the third one overflowed the buffer.
+    local deadline = os.time() + 5
+    while not live.overflowed and os.time() <= deadline do surrealdb.poll(0.05) end
+    assert.are.equal("CREATE", live:next(1).action)
+    assert.are.equal("CREATE", live:next(1).action)
+    local ok, err = pcall(live.next, live, 1)
+    assert.is_false(ok)
+    assert.matches("dropped notifications", err.message)
+    live:kill()
+  end)
+
   it("refuses live queries over http", function()
     local http = surrealdb.connect(schemes.http)
     local ok, err = pcall(http.live, http, "person")
