@@ -174,19 +174,7 @@ local function render(v)
   return name .. "{" .. table.concat(parts, ", ") .. "}"
 end
 
-local function run(args)
-  local pipe = assert(io.popen(helper.node_command(args) .. " 2>&1"))
-  local out = pipe:read("a")
-  local ok = pipe:close()
-  assert(ok, "node " .. table.concat(args, " ") .. " failed:\n" .. out)
-  local rows = {}
-  for row in out:gmatch("[^\n]+") do
-    local fields = {}
-    for field in (row .. "\t"):gmatch("([^\t]*)\t") do fields[#fields + 1] = field end
-    rows[#rows + 1] = fields
-  end
-  return rows
-end
+local run = helper.node_rows
 
 describe("surrealdb.cbor interop with the official JS codec", function()
   setup(function()

@@ -173,19 +173,7 @@ local function sorted_keys(t)
 end
 
 -- Run the JS side; returns its rows (arrays of tab-separated fields).
-local function js(args)
-  local pipe = assert(io.popen(helper.node_command(args) .. " 2>&1"))
-  local out = pipe:read("a")
-  local ok = pipe:close()
-  assert(ok, "node " .. table.concat(args, " ") .. " failed:\n" .. out)
-  local rows = {}
-  for row in out:gmatch("[^\n]+") do
-    local fields = {}
-    for field in (row .. "\t"):gmatch("([^\t]*)\t") do fields[#fields + 1] = field end
-    rows[#rows + 1] = fields
-  end
-  return rows
-end
+local js = helper.node_rows
 
 -- The failures among the JS side's rows; asserts that it checked every name of `names`.
 local function js_failures(rows, names)

@@ -78,5 +78,21 @@ function helper.spawn_node(script, ...)
   return fixture
 end
 
+--- Run node with `args`; fail with its output when it fails, else return its output's lines as
+-- arrays of tab-separated fields.
+function helper.node_rows(args)
+  local pipe = assert(io.popen(helper.node_command(args) .. " 2>&1"))
+  local out = pipe:read("a")
+  local ok = pipe:close()
+  assert(ok, "node " .. table.concat(args, " ") .. " failed:\n" .. out)
+  local rows = {}
+  for row in out:gmatch("[^\n]+") do
+    local fields = {}
+    for field in (row .. "\t"):gmatch("([^\t]*)\t") do fields[#fields + 1] = field end
+    rows[#rows + 1] = fields
+  end
+  return rows
+end
+
 package.loaded["spec.helper"] = helper
 return helper
