@@ -8,22 +8,16 @@
 //                                                     `name<TAB>mismatch<TAB>expected<TAB>actual`, or
 //                                                     `name<TAB>error<TAB>message`
 //
-// The package comes from the project's scripts/node_modules (scripts/setup installs it);
-// SURREALDB_JS_SDK may name another copy of its dist/surrealdb.mjs.
+// The SDK and the canonical form of its values come from spec/support/js_values.mjs.
 import { readFileSync } from "node:fs";
+import { sdk, canon, Tagged } from "./js_values.mjs";
 
-const sdkUrl = process.env.SURREALDB_JS_SDK
-  ? new URL(`file://${process.env.SURREALDB_JS_SDK}`)
-  : new URL("../../scripts/node_modules/surrealdb/dist/surrealdb.mjs", import.meta.url);
-const sdk = await import(sdkUrl.href);
 const {
   CborCodec, RecordId, RecordIdRange, StringRecordId, Uuid, DateTime, Duration, Decimal, Table, Range,
   BoundIncluded, BoundExcluded, FileRef, Future, GeometryPoint, GeometryLine, GeometryPolygon,
   GeometryMultiPoint, GeometryMultiLine, GeometryMultiPolygon, GeometryCollection,
 } = sdk;
 const codec = CborCodec.DEFAULT;
-// The codec's class for unknown tags is not exported: take it from a decoded value.
-const Tagged = codec.decode(Uint8Array.of(0xd8, 0x64, 0x01)).constructor;
 
 const point = (x, y) => new GeometryPoint([x, y]);
 const line = new GeometryLine([point(1.5, 2.5), point(3.5, 4.5)]);
@@ -118,50 +112,6 @@ const corpus = {
 const jsOnly = {
   rid_string_form: new StringRecordId("person:tobie"),
 };
-
-// A canonical JSON form: equal values, equal strings; also what a mismatch shows.
-function canon(v) {
-  if (v === undefined) return { NONE: true };
-  if (v === null) return null;
-  switch (typeof v) {
-    case "bigint":
-      return { int: v.toString() };
-    case "number":
-      if (Number.isInteger(v)) return { int: String(v) };
-      return { float: Object.is(v, -0) ? "-0" : String(v) };
-    case "string":
-    case "boolean":
-      return v;
-  }
-  if (v instanceof ArrayBuffer) v = new Uint8Array(v);
-  if (v instanceof Uint8Array) return { bytes: Buffer.from(v).toString("hex") };
-  if (Array.isArray(v)) return v.map(canon);
-  if (v instanceof Set) return { set: [...v].map(canon) };
-  if (v instanceof Tagged) return { tagged: [String(v.tag), canon(v.value)] };
-  const bound = (b) =>
-    b === undefined ? null : b instanceof BoundIncluded ? { included: canon(b.value) } : { excluded: canon(b.value) };
-  if (v instanceof RecordIdRange) return { record_id: [v.table.name, { range: [bound(v.begin), bound(v.end)] }] };
-  if (v instanceof RecordId) return { record_id: [v.table.name, canon(v.id)] };
-  if (v instanceof StringRecordId) return { record_id_string: v.toString() };
-  if (v instanceof Table) return { table: v.name };
-  if (v instanceof Uuid) return { uuid: v.toString() };
-  if (v instanceof DateTime) return { datetime: v.toCompact().map(String) };
-  if (v instanceof Duration) return { duration: v.toCompact().map(String) };
-  if (v instanceof Decimal) return { decimal: v.toString() };
-  if (v instanceof Range) return { range: [bound(v.begin), bound(v.end)] };
-  if (v instanceof GeometryPoint) return { Point: v.point.map(canon) };
-  if (v instanceof GeometryLine) return { LineString: v.line.map(canon) };
-  if (v instanceof GeometryPolygon) return { Polygon: v.polygon.map(canon) };
-  if (v instanceof GeometryMultiPoint) return { MultiPoint: v.points.map(canon) };
-  if (v instanceof GeometryMultiLine) return { MultiLineString: v.lines.map(canon) };
-  if (v instanceof GeometryMultiPolygon) return { MultiPolygon: v.polygons.map(canon) };
-  if (v instanceof GeometryCollection) return { GeometryCollection: v.collection.map(canon) };
-  if (v instanceof Future) return { future: v.body };
-  if (v instanceof FileRef) return { file: [v.bucket, v.key] };
-  const entries = Object.entries(v).map(([k, x]) => [k, canon(x)]);
-  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return { object: entries };
-}
 
 const hex = (bytes) => Buffer.from(bytes).toString("hex");
 const mode = process.argv[2];

@@ -14,19 +14,13 @@
 //       `kind<TAB>ok`, `kind<TAB>mismatch<TAB>expected<TAB>actual`, `kind<TAB>missing<TAB>expected`
 // Failures of the script itself end with `error<TAB>message` and a non-zero exit.
 //
-// spec/client_interop_spec.lua builds the same corpus in Lua, under the same names. The canonical
-// rendering below follows spec/support/cbor_interop.mjs, which exports nothing (it is a script).
-//
-// The package comes from the project's scripts/node_modules (scripts/setup installs it);
-// SURREALDB_JS_SDK may name another copy of its dist/surrealdb.mjs.
+// spec/client_interop_spec.lua builds the same corpus in Lua, under the same names. The SDK and the
+// canonical form of its values come from spec/support/js_values.mjs.
 import { createRequire } from "node:module";
+import { sdk, canon as canonOf } from "./js_values.mjs";
 
-const sdkUrl = process.env.SURREALDB_JS_SDK
-  ? new URL(`file://${process.env.SURREALDB_JS_SDK}`)
-  : new URL("../../scripts/node_modules/surrealdb/dist/surrealdb.mjs", import.meta.url);
-const sdk = await import(sdkUrl.href);
 const {
-  Surreal, RecordId, RecordIdRange, StringRecordId, Uuid, DateTime, Duration, Decimal, Table, Range,
+  Surreal, RecordId, RecordIdRange, Uuid, DateTime, Duration, Decimal, Table, Range,
   BoundIncluded, BoundExcluded, FileRef, GeometryPoint, GeometryLine, GeometryPolygon, GeometryMultiPoint,
   GeometryMultiLine, GeometryMultiPolygon, GeometryCollection,
 } = sdk;
@@ -124,50 +118,8 @@ const ids = (table) => ({
   uuid: new RecordId(table, new Uuid(uuid7)),
 });
 
-// A canonical JSON form: equal values, equal strings; also what a mismatch shows.
-function canon(v) {
-  if (v === undefined) return { NONE: true };
-  if (v === null) return null;
-  switch (typeof v) {
-    case "bigint":
-      return { int: v.toString() };
-    case "number":
-      if (Number.isInteger(v)) return { int: String(v) };
-      return { float: Object.is(v, -0) ? "-0" : String(v) };
-    case "string":
-    case "boolean":
-      return v;
-  }
-  if (v instanceof ArrayBuffer) v = new Uint8Array(v);
-  if (v instanceof Uint8Array) return { bytes: Buffer.from(v).toString("hex") };
-  if (Array.isArray(v)) return v.map(canon);
-  if (v instanceof Set) return { set: [...v].map(canon) };
-  const bound = (b) =>
-    b === undefined ? null : b instanceof BoundIncluded ? { included: canon(b.value) } : { excluded: canon(b.value) };
-  if (v instanceof RecordIdRange) return { record_id: [v.table.name, { range: [bound(v.begin), bound(v.end)] }] };
-  if (v instanceof RecordId) return { record_id: [v.table.name, canon(v.id)] };
-  if (v instanceof StringRecordId) return { record_id_string: v.toString() };
-  if (v instanceof Table) return { table: v.name };
-  if (v instanceof Uuid) return { uuid: v.toString() };
-  if (v instanceof DateTime) return { datetime: v.toCompact().map(String) };
-  if (v instanceof Duration) return { duration: v.toCompact().map(String) };
-  if (v instanceof Decimal) return { decimal: v.toString() };
-  if (v instanceof Range) return { range: [bound(v.begin), bound(v.end)] };
-  if (v instanceof GeometryPoint) return { Point: v.point.map(canon) };
-  if (v instanceof GeometryLine) return { LineString: v.line.map(canon) };
-  if (v instanceof GeometryPolygon) return { Polygon: v.polygon.map(canon) };
-  if (v instanceof GeometryMultiPoint) return { MultiPoint: v.points.map(canon) };
-  if (v instanceof GeometryMultiLine) return { MultiLineString: v.lines.map(canon) };
-  if (v instanceof GeometryMultiPolygon) return { MultiPolygon: v.polygons.map(canon) };
-  if (v instanceof GeometryCollection) return { GeometryCollection: v.collection.map(canon) };
-  if (v instanceof FileRef) return { file: [v.bucket, v.key] };
-  if (Object.getPrototypeOf(v) !== Object.prototype) return { unknown: String(v?.constructor?.name), text: String(v) };
-  // A field written as NONE is not stored: expected absent, so it is left out here.
-  const entries = Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, canon(x)]);
-  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return { object: entries };
-}
-
+// A field written as NONE is not stored: expected absent, so it is left out of the canonical form.
+const canon = (v) => canonOf(v, { absentNone: true });
 const text = (v) => JSON.stringify(canon(v));
 const clean = (s) => String(s).replace(/[\t\n]+/g, " ");
 
