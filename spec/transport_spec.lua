@@ -145,6 +145,12 @@ describe("transport loop", function()
     assert.has_error(function() loop:http_request({ url = "ftp://x/" }) end)
     assert.has_error(function() loop:http_request({ url = "http://x/", method = "BREW" }) end)
     assert.has_error(function() loop:http_request({ url = "http://x/", body = 5 }) end)
+    assert.has_error(function() loop:http_request({ url = "http://x/", max_response = -1 }) end,
+      "bad option 'max_response' (a byte count >= 0 expected)")
+    assert.has_error(function() loop:ws_connect({ url = "ws://x/", max_message = 0 }) end,
+      "bad option 'max_message' (a byte count >= 1 expected)")
+    assert.has_error(function() loop:ws_connect({ url = "ftp://x/" }) end,
+      "bad option 'url' (a ws:// or wss:// URL expected, got ftp://x/)")
     assert.has_error(function() loop:http_request({ url = "http://x/", headers = { A = "b\r\nc: d" } }) end)
     assert.has_error(function() loop:http_request({ url = "http://x/", headers = { ["A B"] = "c" } }) end)
     assert.has_error(function() loop:http_request({ url = "http://x/", headers = { 1 } }) end)

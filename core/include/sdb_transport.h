@@ -154,6 +154,10 @@ int sdb_raise(lua_State *L, const char *kind, const char *fmt, ...)
 sdb_loop *sdb_check_loop(lua_State *L, int idx);
 /* Seconds (a Lua number, optional field of the table at `idx`) as milliseconds; `def` when nil. */
 long sdb_opt_ms(lua_State *L, int idx, const char *field, long def);
+/* A byte count (an integer >= `min`, optional field of the table at `idx`); `def` when nil. */
+size_t sdb_opt_bytes(lua_State *L, int idx, const char *field, size_t def, lua_Integer min);
+/* Whether `s` starts with the lower-case ASCII `prefix`, ignoring the case of `s`. */
+int sdb_starts_with_ci(const char *s, const char *prefix);
 /* The kind of a curl error: "connect", "timeout", "tls", "reset", "too_large", "protocol", ... */
 const char *sdb_curl_error_kind(CURLcode code);
 /* The `tls` option: { ca_file = path, ca_path = dir, insecure = bool }. */

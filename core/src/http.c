@@ -170,20 +170,6 @@ static int header_text_ok(const char *s, size_t n)
     return 1;
 }
 
-static int starts_with_ci(const char *s, const char *prefix)
-{
-    for (; *prefix; s++, prefix++) {
-        char c = *s;
-        if (c >= 'A' && c <= 'Z') {
-            c = (char)(c + ('a' - 'A'));
-        }
-        if (c != *prefix) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* Checks the `headers` option (a table of string names to string values, or nil) and returns the
  * size of the longest "Name: value" line, so the lines can be built later without any Lua call
  * that could raise. */
@@ -240,7 +226,7 @@ int sdb_http_request(lua_State *L)
         return luaL_error(L, "bad option 'url' (string expected, got %s)", luaL_typename(L, 3));
     }
     const char *url = lua_tostring(L, 3);
-    if (!starts_with_ci(url, "http://") && !starts_with_ci(url, "https://")) {
+    if (!sdb_starts_with_ci(url, "http://") && !sdb_starts_with_ci(url, "https://")) {
         return luaL_error(L, "bad option 'url' (an http:// or https:// URL expected, got %s)", url);
     }
     lua_getfield(L, 2, "body"); /* 4 */
@@ -265,19 +251,10 @@ int sdb_http_request(lua_State *L)
     size_t longest = sdb_check_headers(L, 6);
     long timeout_ms = sdb_opt_ms(L, 2, "timeout", 0);
     long connect_ms = sdb_opt_ms(L, 2, "connect_timeout", SDB_DEFAULT_CONNECT_TIMEOUT_MS);
-    lua_getfield(L, 2, "max_response"); /* 7 */
-    size_t max_response = SDB_DEFAULT_MAX_RESPONSE;
-    if (!lua_isnil(L, 7)) {
-        int isint = 0;
-        lua_Integer v = lua_tointegerx(L, 7, &isint);
-        if (!isint || v < 0) {
-            return luaL_error(L, "bad option 'max_response' (a byte count >= 0 expected)");
-        }
-        max_response = (size_t)v;
-    }
-    lua_getfield(L, 2, "tls"); /* 8 */
+    size_t max_response = sdb_opt_bytes(L, 2, "max_response", SDB_DEFAULT_MAX_RESPONSE, 0);
+    lua_getfield(L, 2, "tls"); /* 7 */
     sdb_tls_opts tls;
-    sdb_read_tls(L, 8, &tls);
+    sdb_read_tls(L, 7, &tls);
 
     /* Reading the options may have run Lua code (metamethods, finalizers) that closed the loop:
      * fetch it again. From here until the request is linked into the loop nothing calls Lua in a

@@ -188,6 +188,36 @@ long sdb_opt_ms(lua_State *L, int idx, const char *field, long def)
     return ms;
 }
 
+size_t sdb_opt_bytes(lua_State *L, int idx, const char *field, size_t def, lua_Integer min)
+{
+    size_t bytes = def;
+    lua_getfield(L, idx, field);
+    if (!lua_isnil(L, -1)) {
+        int isint = 0;
+        lua_Integer v = lua_tointegerx(L, -1, &isint);
+        if (!isint || v < min) {
+            luaL_error(L, "bad option '%s' (a byte count >= %I expected)", field, min);
+        }
+        bytes = (size_t)v;
+    }
+    lua_pop(L, 1);
+    return bytes;
+}
+
+int sdb_starts_with_ci(const char *s, const char *prefix)
+{
+    for (; *prefix; s++, prefix++) {
+        char c = *s;
+        if (c >= 'A' && c <= 'Z') {
+            c = (char)(c + ('a' - 'A'));
+        }
+        if (c != *prefix) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 void sdb_read_tls(lua_State *L, int idx, sdb_tls_opts *tls)
 {
     memset(tls, 0, sizeof *tls);

@@ -722,16 +722,6 @@ size_t sdb_ws_count(sdb_loop *loop)
 
 /* ---- Lua API ---- */
 
-static int starts_with_ci(const char *s, const char *prefix)
-{
-    for (; *prefix; s++, prefix++) {
-        if (lower((unsigned char)*s) != *prefix) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 static int token_ok(const char *s, size_t n)
 {
     if (n == 0) {
@@ -898,7 +888,7 @@ static const char *ws_start(sdb_ws *ws, lua_State *L, const char *url, int heade
     sdb_ws_accept_value(key, 24, ws->accept);
 
     /* libcurl connects to the http(s) twin of the URL; the upgrade request is ours. */
-    int secure = starts_with_ci(url, "wss://");
+    int secure = sdb_starts_with_ci(url, "wss://");
     size_t rest = strlen(url) - (secure ? 6 : 5);
     char *http_url = malloc(rest + 9);
     if (http_url == NULL) {
@@ -990,7 +980,7 @@ int sdb_ws_connect(lua_State *L)
         return luaL_error(L, "bad option 'url' (string expected, got %s)", luaL_typename(L, 3));
     }
     const char *url = lua_tostring(L, 3);
-    if (!starts_with_ci(url, "ws://") && !starts_with_ci(url, "wss://")) {
+    if (!sdb_starts_with_ci(url, "ws://") && !sdb_starts_with_ci(url, "wss://")) {
         return luaL_error(L, "bad option 'url' (a ws:// or wss:// URL expected, got %s)", url);
     }
     lua_getfield(L, 2, "protocols"); /* 4 */
@@ -999,19 +989,10 @@ int sdb_ws_connect(lua_State *L)
     sdb_check_headers(L, 5);
     long connect_ms = sdb_opt_ms(L, 2, "connect_timeout", SDB_DEFAULT_CONNECT_TIMEOUT_MS);
     long close_ms = sdb_opt_ms(L, 2, "close_timeout", SDB_DEFAULT_CLOSE_TIMEOUT_MS);
-    lua_getfield(L, 2, "max_message"); /* 6 */
-    size_t max_message = SDB_DEFAULT_MAX_MESSAGE;
-    if (!lua_isnil(L, 6)) {
-        int isint = 0;
-        lua_Integer v = lua_tointegerx(L, 6, &isint);
-        if (!isint || v < 1) {
-            return luaL_error(L, "bad option 'max_message' (a byte count >= 1 expected)");
-        }
-        max_message = (size_t)v;
-    }
-    lua_getfield(L, 2, "tls"); /* 7 */
+    size_t max_message = sdb_opt_bytes(L, 2, "max_message", SDB_DEFAULT_MAX_MESSAGE, 1);
+    lua_getfield(L, 2, "tls"); /* 6 */
     sdb_tls_opts tls;
-    sdb_read_tls(L, 7, &tls);
+    sdb_read_tls(L, 6, &tls);
 
     ws_ud *u = lua_newuserdatauv(L, sizeof *u, 1);
     u->ws = NULL;
