@@ -54,12 +54,15 @@ describe("client reconnection #integration", function()
     db = connect_through_proxy()
     db:let("answer", 42)
     proxy.signal("USR1")
-    poll_until(function() return db.reconnecting ~= nil or db.reconnects == 1 end)
+    poll_until(function()
+      local status = db:pool_status()
+      return status.connections[1].state ~= "open" or status.reconnects == 1
+    end)
     -- A call made while it reconnects waits for the new connection and runs in the replayed session.
     assert.are.equal(42, db:query("RETURN $answer"))
     db:create("person:after_cut", { ok = true })
     assert.is_true(observer:select("person:after_cut").ok)
-    assert.are.equal(1, db.reconnects)
+    assert.are.equal(1, db:pool_status().reconnects)
   end)
 
   it("fails the calls in flight with a ConnectionError: their outcome is unknown", function()

@@ -7,6 +7,7 @@
 -- @module surrealdb.client
 local errors = require("surrealdb.errors")
 local LiveQuery = require("surrealdb.live")
+local log = require("surrealdb.log")
 local runtime = require("surrealdb.runtime")
 local types = require("surrealdb.types")
 
@@ -38,33 +39,105 @@ local function target(what, method)
     ("%s expects a table name, a record id string, a Table or a RecordID; got %s"):format(method, type(what)), nil, 3)
 end
 
---- Connect to a SurrealDB server.
--- @tparam string url `http://`, `https://`, `ws://` or `wss://` with host and port (a trailing `/rpc` is accepted)
+local DEFAULT_RETRY = { max_retries = 3, base_delay = 0.05, max_delay = 2, jitter = true }
+local DEFAULT_POOL = { size = 1, min = 1 }
+
+-- Methods that change nothing on the server, and methods that change it the same way however
+-- often they run: both may be sent again when their first answer was lost.
+local SAFE_TO_REPEAT = {
+  ping = true, version = true, info = true, select = true, use = true, let = true, unset = true,
+  authenticate = true, signin = true, invalidate = true, kill = true, delete = true,
+}
+
+local function merged(defaults, given, name)
+  if given ~= nil and type(given) ~= "table" then
+    errors.raise("ValidationError", ("%s must be a table, got %s"):format(name, type(given)), nil, 4)
+  end
+  local result = {}
+  for k, v in pairs(defaults) do result[k] = v end
+  for k, v in pairs(given or {}) do
+    if defaults[k] == nil and k ~= "attempts" and k ~= "idle_timeout" and k ~= "health_interval" then
+      errors.raise("ValidationError", ("%s has no option %q"):format(name, tostring(k)), nil, 4)
+    end
+    result[k] = v
+  end
+  return result
+end
+
+-- The servers' base URLs (scheme://host:port, no /rpc) of `connect`'s first argument, one scheme kind.
+local function base_urls(given)
+  local list = type(given) == "table" and given or { given }
+  if type(given) ~= "string" and (type(given) ~= "table" or #given == 0) then
+    errors.raise("ValidationError", "connect expects a URL string or an array of them, got " .. type(given), nil, 3)
+  end
+  local urls, stateful = {}, nil
+  for i, url in ipairs(list) do
+    if type(url) ~= "string" then
+      errors.raise("ValidationError", ("connect: URL %d is a %s, not a string"):format(i, type(url)), nil, 3)
+    end
+    local scheme, rest = url:match("^(%a+)://(.+)$")
+    scheme = scheme and scheme:lower()
+    if not rest or not (scheme == "http" or scheme == "https" or scheme == "ws" or scheme == "wss") then
+      errors.raise("ValidationError",
+        ("the URL %q must start with http://, https://, ws:// or wss://"):format(url), nil, 3)
+    end
+    local is_ws = scheme == "ws" or scheme == "wss"
+    if stateful ~= nil and stateful ~= is_ws then
+      errors.raise("ValidationError", "connect: the URLs must all be WebSocket (ws://, wss://) or all HTTP", nil, 3)
+    end
+    stateful = is_ws
+    urls[i] = (scheme .. "://" .. rest):gsub("/+$", ""):gsub("/rpc$", "")
+  end
+  return urls, stateful
+end
+
+local function check_count(value, name, minimum)
+  if value ~= nil and (math.type(value) ~= "integer" or value < minimum) then
+    errors.raise("ValidationError", ("%s must be an integer of at least %d, got %s"):format(name, minimum,
+      tostring(value)), nil, 4)
+  end
+  return value
+end
+
+--- Connect to a SurrealDB server, or to several nodes of a cluster.
+-- @param url `http://`, `https://`, `ws://` or `wss://` with host and port (a trailing `/rpc` is accepted),
+--   or an array of such URLs of one kind (the nodes of a cluster: the pool's connections are spread over them)
 -- @tparam[opt] table options `namespace`, `database`, `auth` (`{ username =, password = }` or `{ token = }`),
 --   `timeout` (seconds per request, default 30), `connect_timeout` (default 10), `tls` (`{ ca_file =, insecure = }`),
---   and for WebSocket `ping_interval` (default 10), `pong_timeout` (default 5), `reconnect`
---   (`{ delay = 1, max_delay = 60, jitter = 0.1, attempts = nil }`, or false to fail instead)
+--   `pool` (`{ size = 1, min = 1, idle_timeout = s, health_interval = s }`: up to `size` connections, opened as
+--   calls need them; those above `min` close after `idle_timeout` idle seconds; every `health_interval` seconds
+--   each is pinged and one that fails is reopened in the background),
+--   `retry` (`{ max_retries = 3, base_delay = 0.05, max_delay = 2, jitter = true }`, or false: see `Client:call`),
+--   `reconnect` (`{ delay = 1, max_delay = 60, jitter = 0.1, attempts = nil }`, or false to fail instead),
+--   and for WebSocket `ping_interval` (default 10), `pong_timeout` (default 5)
 -- @return a connected client
 -- @usage local db <close> = surrealdb.connect("ws://127.0.0.1:8000", { namespace = "app", database = "app" })
+-- local cluster = surrealdb.connect({ "ws://10.0.0.1:8000", "ws://10.0.0.2:8000" }, { pool = { size = 8 } })
 function Client.connect(url, options)
-  if type(url) ~= "string" then
-    errors.raise("ValidationError", "connect expects a URL string, got " .. type(url), nil, 2)
-  end
+  local urls, stateful = base_urls(url)
   options = options or {}
-  local scheme, rest = url:match("^(%a+)://(.+)$")
-  scheme = scheme and scheme:lower()
-  if not rest or not (scheme == "http" or scheme == "https" or scheme == "ws" or scheme == "wss") then
-    errors.raise("ValidationError",
-      ("the URL %q must start with http://, https://, ws:// or wss://"):format(url), nil, 2)
+  local pool_options = merged(DEFAULT_POOL, options.pool, "pool")
+  if options.pool and options.pool.min == nil then pool_options.min = math.min(#urls, pool_options.size) end
+  check_count(pool_options.size, "pool.size", 1)
+  check_count(pool_options.min, "pool.min", 1)
+  if pool_options.min > pool_options.size then
+    errors.raise("ValidationError", ("pool.min (%d) is larger than pool.size (%d)"):format(pool_options.min,
+      pool_options.size), nil, 2)
   end
+  check_timeout(pool_options.idle_timeout, "pool.idle_timeout")
+  check_timeout(pool_options.health_interval, "pool.health_interval")
   local self = setmetatable({
-    url = url,
-    scheme = scheme,
+    url = type(url) == "string" and url or url[1],
+    urls = urls,
+    scheme = urls[1]:match("^(%a+)"),
     timeout = check_timeout(options.timeout, "timeout") or DEFAULT_TIMEOUT,
+    retry = options.retry ~= false and merged(DEFAULT_RETRY, options.retry, "retry") or nil,
     state = { vars = {} },
     lives = {},
     unclaimed = {},
+    txn_members = {},
   }, Client)
+  if self.retry then check_count(self.retry.max_retries, "retry.max_retries", 0) end
   local transport_options = {
     connect_timeout = check_timeout(options.connect_timeout, "connect_timeout") or DEFAULT_CONNECT_TIMEOUT,
     tls = options.tls,
@@ -76,21 +149,12 @@ function Client.connect(url, options)
     require("surrealdb.log").once("tls-insecure", "warn",
       "TLS certificate and host name checks are off (tls.insecure): use this only for local testing")
   end
-  local base = (scheme .. "://" .. rest):gsub("/+$", ""):gsub("/rpc$", "")
-  self.base_url, self.transport_options = base, transport_options
-  if scheme == "ws" or scheme == "wss" then
-    if options.reconnect ~= false then
-      local reconnect = {}
-      for k, v in pairs(DEFAULT_RECONNECT) do reconnect[k] = v end
-      for k, v in pairs(options.reconnect or {}) do reconnect[k] = v end
-      self.reconnect_options = reconnect
-    end
-    transport_options.on_notification = function(note) self:notify(note) end
-    transport_options.on_drop = function(err) self:on_drop(err) end
-    self.transport = require("surrealdb.transport.ws").new(base, transport_options)
-  else
-    self.transport = require("surrealdb.transport.http").new(base, transport_options)
-  end
+  self.base_url, self.transport_options = urls[1], transport_options
+  pool_options.transport = transport_options
+  pool_options.stateful = stateful
+  pool_options.reconnect = options.reconnect ~= false and merged(DEFAULT_RECONNECT, options.reconnect, "reconnect")
+    or nil
+  self.pool = require("surrealdb.pool").new(self, urls, pool_options)
   if options.namespace or options.database then self:use(options.namespace, options.database) end
   if options.auth then
     if options.auth.token then
@@ -107,28 +171,90 @@ function Client:is_stateful()
   return self.scheme == "ws" or self.scheme == "wss"
 end
 
---- Whether the client was closed, or its connection was lost for good (not while it reconnects).
+--- Whether the client was closed, or its connections were lost for good (not while they reconnect).
 function Client:is_closed()
-  if self.closed or self.lost then return true end
-  return self.transport.closed == true and self.reconnecting == nil
+  return self.closed or self.pool.lost ~= nil
 end
 
--- Send one RPC call; while the connection is being rebuilt, wait for it (within the call's timeout).
-function Client:call(method, params, timeout, extra)
-  timeout = timeout or self.timeout
-  if self.reconnecting and not self.closed then
-    local waiter = runtime.waiter(timeout, method .. " (waiting for the connection to come back)")
-    table.insert(self.reconnecting, waiter)
-    waiter:wait()
+--- The pool's connections (`{ connections = { { url =, state =, in_flight = }, ... }, reconnects = n }`).
+-- @usage print(db:pool_status().reconnects)
+function Client:pool_status()
+  return self.pool:status()
+end
+
+-- Why a failed call may be sent again, or nil. `safe` says repeating it changes nothing more.
+local function retry_reason(err, safe)
+  if type(err) ~= "table" or err.final then return nil end
+  if err.retryable then return "a retryable transaction conflict" end
+  if errors.is(err, "ConnectionError") then
+    if err.sent == false then return "the request could not be sent" end
+    if safe then return "the connection was lost before the answer" end
+  elseif errors.is(err, "TimeoutError") and safe and err.sent ~= false then
+    return "no answer in time"
   end
+  return nil
+end
+
+-- The error a call ends with after `attempts` tries: the last one, with the earlier ones as its cause.
+local function final_error(err, attempts, previous, method, safe)
+  if type(err) ~= "table" or getmetatable(err) == nil then return err end
+  local fields = {}
+  for k, v in pairs(err) do fields[k] = v end
+  fields.name, fields.message = nil, nil
+  fields.attempts = attempts
+  if fields.cause == nil then fields.cause = previous end
+  local message = err.message
+  if not safe and err.sent ~= false and (errors.is(err, "ConnectionError") or errors.is(err, "TimeoutError"))
+    and not err.final then
+    fields.outcome = "unknown"
+    message = message .. (": %s was sent, so it may or may not have been applied; it was not sent again because it "
+      .. "is not idempotent (mark a query idempotent = true to allow that)"):format(method)
+  end
+  if attempts > 1 then message = ("%s (after %d attempts)"):format(message, attempts) end
+  return errors.new(err.name, message, fields)
+end
+
+--- Send one RPC call through the pool, retrying what is safe to retry.
+-- A call is retried (up to `retry.max_retries` times, with exponential backoff and jitter) when the
+-- server reports a retryable transaction conflict, when it could not be sent at all, and, for calls
+-- that are safe to repeat (reads, session changes, deletes, writes of the content of given records, and
+-- queries marked `idempotent = true`), when the connection was lost or no answer came in time. A call
+-- that may already have been applied and is not safe to repeat fails with a ConnectionError whose
+-- `outcome` is `"unknown"`. The final error carries `attempts` and the earlier failures as `cause`.
+-- @tparam string method
+-- @tparam table params
+-- @tparam[opt] number timeout seconds (default: the client's)
+-- @tparam[opt] table extra more request fields (`txn`)
+-- @tparam[opt] boolean idempotent repeating the call changes nothing more
+-- @return the result
+-- @usage local result = db:call("ping", {})
+function Client:call(method, params, timeout, extra, idempotent)
+  timeout = timeout or self.timeout
   if self.closed then
     errors.raise("ConnectionError", "the client is closed", { method = method }, 3)
   end
-  if self.lost then
-    errors.raise("ConnectionError", "the connection was lost and could not be restored: " .. self.lost.message,
-      { method = method, cause = self.lost }, 3)
+  local member
+  if extra and extra.txn ~= nil then
+    member = self.txn_members[tostring(extra.txn)]
   end
-  return self.transport:call(method, params, self.state, timeout, extra)
+  local safe = idempotent or SAFE_TO_REPEAT[method] or false
+  local retry = self.retry
+  local attempt, previous = 0, nil
+  while true do
+    attempt = attempt + 1
+    local ok, result = pcall(self.pool.call, self.pool, method, params, timeout, extra, member)
+    if ok then return result end
+    local reason = retry and member == nil and not self.closed and retry_reason(result, safe)
+    if not reason or attempt > retry.max_retries then
+      error(final_error(result, attempt, previous, method, safe), 0)
+    end
+    local delay = math.min(retry.base_delay * 2 ^ (attempt - 1), retry.max_delay)
+    if retry.jitter then delay = delay * (0.5 + 0.5 * math.random()) end
+    log.write("debug", ("retrying %s in %.3f s (attempt %d of %d): %s: %s"):format(method, delay, attempt + 1,
+      retry.max_retries + 1, reason, tostring(result.message)))
+    previous = final_error(result, attempt, previous, method, true)
+    runtime.sleep(delay)
+  end
 end
 
 --- A view of this client whose calls use another timeout (seconds); it shares the connection and state.
@@ -139,82 +265,40 @@ function Client:with_timeout(seconds)
   return setmetatable({ timeout = seconds, close = function() client:close() end }, { __index = client })
 end
 
--- The WebSocket was lost: rebuild it in the background (or give up when reconnection is off).
-function Client:on_drop(err)
-  if self.closed then return end
-  if not self.reconnect_options then
-    self:give_up(err)
-    return
-  end
-  self.reconnecting = {}
-  runtime.spawn(function() self:reconnect(err) end)
-end
-
--- Stop trying: fail the calls waiting for the connection and the live queries' readers.
-function Client:give_up(err)
-  self.lost = err
-  local waiting = self.reconnecting or {}
-  self.reconnecting = nil
-  for _, waiter in ipairs(waiting) do waiter:fail(err) end
+-- Every connection is lost for good: wake the live queries' readers.
+function Client:connection_lost(err)
   for _, live in pairs(self.lives) do live:disconnect(err) end
 end
 
--- Reopen the connection with backoff and replay the session; wake the calls that waited.
-function Client:reconnect(cause)
-  local Ws = require("surrealdb.transport.ws")
-  local opts = self.reconnect_options
-  local delay, attempt, last = opts.delay, 0, cause
-  while not self.closed do
-    attempt = attempt + 1
-    local ok, transport = pcall(Ws.new, self.base_url, self.transport_options)
-    if ok and self.closed then
-      transport:close()
-      return
-    elseif ok then
-      self.transport = transport
-      local replayed, err = pcall(self.replay, self)
-      if replayed then
-        local waiting = self.reconnecting
-        self.reconnecting = nil
-        self.reconnects = (self.reconnects or 0) + 1
-        for _, waiter in ipairs(waiting) do waiter:complete(true) end
-        return
-      end
-      last = err
-      transport:close()
-    else
-      last = transport
-    end
-    if opts.attempts and attempt >= opts.attempts then break end
-    runtime.sleep(delay * (1 + opts.jitter * (2 * math.random() - 1)))
-    delay = math.min(delay * 2, opts.max_delay)
-  end
-  if not self.closed then
-    self:give_up(errors.new("ConnectionError",
-      ("could not reconnect to %s after %d attempts"):format(self.base_url, attempt), { cause = last }))
-  end
+-- Start a live query again on a reopened connection; what was missed is reported as one RESYNC note.
+function Client:restart_live(live, member)
+  self.lives[tostring(live.id)] = nil
+  live.id = member.transport:call("live", { live.what, live.diff == true }, nil, self.timeout)
+  live.member = member
+  member.lives[live] = true
+  self.lives[tostring(live.id)] = live
+  live:push({ action = "RESYNC" })
 end
 
--- Restore the session on a new connection: namespace and database, auth, variables, live queries.
-function Client:replay()
-  local transport, state, timeout = self.transport, self.state, self.timeout
-  if state.namespace or state.database then
-    transport:call("use", { state.namespace or types.NONE, state.database or types.NONE }, nil, timeout)
+-- A session change: `apply(state)` changes the state the client keeps, and over WebSocket `method`
+-- is sent on every open connection (the others get it through the replay). When the server refuses
+-- it, the state is put back and the error raised.
+function Client:change_session(method, params, apply)
+  local state = self.state
+  local saved = { vars = {} }
+  for k, v in pairs(state) do saved[k] = v end
+  for k, v in pairs(state.vars) do saved.vars[k] = v end
+  apply(state)
+  if not self:is_stateful() then
+    self.pool:changed()
+    return
   end
-  if state.token then transport:call("authenticate", { state.token }, nil, timeout) end
-  for name, value in pairs(state.vars) do transport:call("let", { name, value }, nil, timeout) end
-  local lives = self.lives
-  self.lives = {}
-  for _, live in pairs(lives) do
-    if live.what then
-      live.id = transport:call("live", { live.what, live.diff == true }, nil, timeout)
-      self.lives[tostring(live.id)] = live
-      -- What changed while the connection was down was not seen: say so instead of hiding it.
-      live:push({ action = "RESYNC" })
-    else
-      live:push({ action = "KILLED", reason = "the connection was lost; a LIVE SELECT run through query "
-        .. "cannot be restarted" })
-    end
+  local ok, err = pcall(self.pool.broadcast, self.pool, method, params, self.timeout)
+  if not ok then
+    for k in pairs(state) do state[k] = nil end
+    for k, v in pairs(saved) do state[k] = v end
+    self.pool:changed()
+    error(err, 0)
   end
 end
 
@@ -232,11 +316,12 @@ end
 -- @return `{ namespace =, database = }` as now in use
 -- @usage db:use("app", "app")
 function Client:use(namespace, database)
-  if self:is_stateful() then
-    self:call("use", { namespace == nil and types.NONE or namespace, database == nil and types.NONE or database })
-  end
-  if namespace ~= nil then self.state.namespace = namespace end
-  if database ~= nil then self.state.database = database end
+  if self.closed then errors.raise("ConnectionError", "the client is closed", { method = "use" }, 2) end
+  local params = { namespace == nil and types.NONE or namespace, database == nil and types.NONE or database }
+  self:change_session("use", params, function(state)
+    if namespace ~= nil then state.namespace = namespace end
+    if database ~= nil then state.database = database end
+  end)
   return { namespace = self.state.namespace, database = self.state.database }
 end
 
@@ -263,8 +348,8 @@ end
 -- Call an authentication method. Its failure is an AuthError whatever code the server used (a failed
 -- record sign-in comes back as an Internal error in 3.0); connection, timeout and protocol failures
 -- stay what they are.
-function Client:auth_call(method, params)
-  local ok, result = pcall(self.call, self, method, params)
+function Client:auth_call(method, params, send)
+  local ok, result = pcall(send or self.call, self, method, params)
   if ok then return result end
   if errors.is(result, "AuthError") or not (errors.is(result, "QueryError") or errors.is(result, "ServerError")) then
     error(result, 0)
@@ -286,6 +371,12 @@ function Client:take_tokens(result, method)
     errors.raise("ProtocolError", method .. " answered without a token", { method = method }, 3)
   end
   self.state.token = access
+  -- The other connections of the pool take the session's new identity through its token.
+  if self:is_stateful() and #self.pool.members > 1 then
+    self.pool:broadcast("authenticate", { access }, self.timeout)
+  else
+    self.pool:changed()
+  end
   return access
 end
 
@@ -316,13 +407,9 @@ function Client:authenticate(token)
   if type(token) ~= "string" then
     errors.raise("ValidationError", "authenticate expects a token string, got " .. type(token), nil, 2)
   end
-  local previous = self.state.token
-  self.state.token = token
-  local ok, err = pcall(self.auth_call, self, "authenticate", { token })
-  if not ok then
-    self.state.token = previous
-    error(err, 0)
-  end
+  self:auth_call("authenticate", { token }, function(client, method, params)
+    client:change_session(method, params, function(state) state.token = token end)
+  end)
 end
 
 --- Exchange the refresh token of a 3.x sign-in for new tokens (SurrealDB 3.x with refresh tokens).
@@ -351,8 +438,7 @@ end
 --- Drop the session's authentication.
 -- @usage db:invalidate()
 function Client:invalidate()
-  if self:is_stateful() then self:call("invalidate", {}) end
-  self.state.token, self.state.refresh_token = nil, nil
+  self:change_session("invalidate", {}, function(state) state.token, state.refresh_token = nil, nil end)
 end
 
 --- Set a variable for later queries of this client (`$name`).
@@ -363,15 +449,13 @@ function Client:let(name, value)
   if type(name) ~= "string" or name == "" then
     errors.raise("ValidationError", "let expects a variable name, got " .. tostring(name), nil, 2)
   end
-  if self:is_stateful() then self:call("let", { name, value }) end
-  self.state.vars[name] = value
+  self:change_session("let", { name, value }, function(state) state.vars[name] = value end)
 end
 
 --- Remove a variable set with `let`.
 -- @usage db:unset("min_age")
 function Client:unset(name)
-  if self:is_stateful() then self:call("unset", { name }) end
-  self.state.vars[name] = nil
+  self:change_session("unset", { name }, function(state) state.vars[name] = nil end)
 end
 
 --- The record of the signed-in user (or NONE).
@@ -393,15 +477,15 @@ function Client:health()
   if self:is_stateful() then
     return pcall(self.call, self, "ping", {}) and true or false
   end
-  local ok, status = pcall(self.transport.get, self.transport, "/health", self.timeout)
-  return ok and status == 200
+  return pcall(function() self.pool:acquire(self.timeout, "health"):check(self.timeout) end) and true or false
 end
 
 --- Run SurrealQL and return the raw statement results `{ { status =, result =, time = }, ... }`.
 -- A failed statement does not raise here; failures of the call itself do.
 -- @tparam string sql one or more statements
 -- @tparam[opt] table vars bound variables (`$name`); values are never pasted into the text
--- @tparam[opt] table options `timeout` in seconds
+-- @tparam[opt] table options `timeout` in seconds; `idempotent = true` when running it twice changes nothing
+--   more than running it once (then it is retried after a lost connection, see `Client:call`); `txn`
 -- @usage local raw = db:query_raw("SELECT * FROM person; RETURN 1")
 function Client:query_raw(sql, vars, options)
   if type(sql) ~= "string" then
@@ -416,14 +500,15 @@ function Client:query_raw(sql, vars, options)
   local params = { sql }
   if bound ~= nil and next(bound) ~= nil then params[2] = bound end
   local timeout = options and check_timeout(options.timeout, "timeout")
-  return self:call("query", params, timeout, options and options.txn and { txn = options.txn })
+  return self:call("query", params, timeout, options and options.txn and { txn = options.txn },
+    options and options.idempotent)
 end
 
 --- Run SurrealQL and return each statement's result, in order, as separate values.
 -- Raises a QueryError naming the first failed statement; the error's `results` holds all of them.
 -- @tparam string sql one or more statements
 -- @tparam[opt] table vars bound variables
--- @tparam[opt] table options `timeout` in seconds
+-- @tparam[opt] table options `timeout` in seconds, `idempotent` (see `Client:query_raw`), `txn`
 -- @return the result of each statement
 -- @usage local people = db:query("SELECT * FROM person WHERE age >= $min", { min = 18 })
 function Client:query(sql, vars, options)
@@ -459,12 +544,26 @@ end
 -- 3.0's create/insert/update/upsert/merge RPC methods turn sets into arrays and lose range bounds,
 -- while the same values bound to a query are stored as sent. A record target answers with the record
 -- (`ONLY`), a table target with the array of records, as the RPC methods do.
+-- Each of them may be sent again after a lost answer (see `Client:call`): they write the content of
+-- given records, and a CREATE of a given record cannot create a second one.
 local function write(self, method, verb, what, data, clause)
   local t = target(what, method)
-  local only = getmetatable(t) == types.RecordID and " ONLY" or ""
-  local sql = verb .. only .. " $sdb_what"
+  local is_record = getmetatable(t) == types.RecordID
+  local sql = verb .. (is_record and " ONLY" or "") .. " $sdb_what"
   if data ~= nil then sql = sql .. " " .. clause .. " $sdb_data" end
-  return (self:query(sql, { sdb_what = t, sdb_data = data }))
+  local idempotent = verb ~= "CREATE" or is_record
+  return (self:query(sql, { sdb_what = t, sdb_data = data }, { idempotent = idempotent }))
+end
+
+-- Whether every row to insert has its id (then inserting it again cannot make a second record).
+local function all_have_ids(data)
+  if type(data) ~= "table" then return false end
+  if data.id ~= nil then return true end
+  if #data == 0 then return false end
+  for _, row in ipairs(data) do
+    if type(row) ~= "table" or row.id == nil then return false end
+  end
+  return true
 end
 
 --- Create a record (with a random id when `what` is a table; then the answer is an array).
@@ -480,7 +579,8 @@ function Client:insert(what, data)
   if getmetatable(t) ~= types.Table then
     errors.raise("ValidationError", "insert expects a table, got the record id " .. tostring(t), nil, 2)
   end
-  return (self:query("INSERT INTO $sdb_what $sdb_data", { sdb_what = t, sdb_data = data }))
+  return (self:query("INSERT INTO $sdb_what $sdb_data", { sdb_what = t, sdb_data = data },
+    { idempotent = all_have_ids(data) }))
 end
 
 --- Insert relation records (each with `in` and `out`) into an edge table.
@@ -543,10 +643,13 @@ function Client:live(what, options)
   self:need_session("live")
   options = options or {}
   local table_target = target(what, "live")
-  local id = self:call("live", { table_target, options.diff == true })
+  -- Its notifications come on the connection that started it, so it stays tied to that one.
+  local member = self.pool:acquire(self.timeout, "live")
+  local id = self:call_on(member, "live", { table_target, options.diff == true })
   local live = self:subscribe(id, options.buffer)
   -- Kept so the live query can be started again after a reconnection.
-  live.what, live.diff = table_target, options.diff == true
+  live.what, live.diff, live.member = table_target, options.diff == true, member
+  member.lives[live] = true
   return live
 end
 
@@ -565,12 +668,16 @@ end
 
 local UNCLAIMED_LIMIT = 1000
 
--- A notification from the transport: route it to its live query.
-function Client:notify(note)
+-- A notification from the connection `member`: route it to its live query.
+function Client:notify(note, member)
   if type(note) ~= "table" or note.id == nil then return end
   local key = tostring(note.id)
   local live = self.lives[key]
   local notification = { action = note.action, record = note.record, result = note.result, id = note.id }
+  if live and member and live.member == nil then
+    live.member = member
+    member.lives[live] = true
+  end
   if live then
     live:push(notification)
     if note.action == "KILLED" then self.lives[key] = nil end
@@ -588,8 +695,23 @@ function Client:kill(id)
   local key = tostring(id)
   local live = self.lives[key]
   self.lives[key] = nil
-  if live then live.finished = true end
-  if not self:is_closed() then self:call("kill", { id }) end
+  local member = live and live.member
+  if live then
+    live.finished = true
+    if member then member.lives[live] = nil end
+  end
+  if self:is_closed() then return end
+  if member then
+    self:call_on(member, "kill", { id })
+  else
+    self:call("kill", { id })
+  end
+end
+
+-- Call a method on one connection of the pool (a live query's or a transaction's), without retries.
+function Client:call_on(member, method, params)
+  if self.closed then errors.raise("ConnectionError", "the client is closed", { method = method }, 3) end
+  return (self.pool:call(method, params, self.timeout, nil, member))
 end
 
 local Transaction = { __name = "surrealdb.Transaction" }
@@ -598,17 +720,34 @@ local Transaction = { __name = "surrealdb.Transaction" }
 -- @usage local txn = db:begin(); db:query("CREATE a", nil, { txn = txn }); db:commit(txn)
 function Client:begin()
   self:need_session("begin")
-  return self:call("begin", {})
+  -- A transaction lives in one server session: every call of it goes to the connection that began it.
+  local member = self.pool:acquire(self.timeout, "begin")
+  local txn = self:call_on(member, "begin", {})
+  self.txn_members[tostring(txn)] = member
+  member.txns = member.txns + 1
+  return txn
+end
+
+-- End a transaction with `commit` or `cancel` on its connection.
+function Client:end_transaction(method, txn)
+  local key = tostring(txn)
+  local member = self.txn_members[key]
+  if member == nil then return self:call(method, { txn }) end
+  self.txn_members[key] = nil
+  member.txns = math.max(member.txns - 1, 0)
+  return self:call_on(member, method, { txn })
 end
 
 --- Commit a transaction begun with `begin`.
+-- @usage db:commit(txn)
 function Client:commit(txn)
-  return self:call("commit", { txn })
+  return self:end_transaction("commit", txn)
 end
 
 --- Cancel a transaction begun with `begin`.
+-- @usage db:cancel(txn)
 function Client:cancel(txn)
-  return self:call("cancel", { txn })
+  return self:end_transaction("cancel", txn)
 end
 
 --- Run `fn(tx)` in a transaction: commit when it returns, cancel when it raises (and re-raise).
@@ -638,11 +777,15 @@ end
 -- The server's HTTP side, for the routes only HTTP has (export and import).
 function Client:http_routes()
   local Http = require("surrealdb.transport.http")
-  if getmetatable(self.transport) == Http then return self.transport, Http end
-  if not self.http_transport then
-    self.http_transport = Http.new((self.base_url:gsub("^ws", "http")), self.transport_options)
+  local member = self.pool:acquire(self.timeout, "export")
+  if not self:is_stateful() then return member.transport, Http end
+  self.http_transports = self.http_transports or {}
+  local http = self.http_transports[member.url]
+  if not http then
+    http = Http.new((member.url:gsub("^ws", "http")), self.transport_options)
+    self.http_transports[member.url] = http
   end
-  return self.http_transport, Http
+  return http, Http
 end
 
 -- An HTTP answer other than 200 from export/import as an error object.
@@ -696,10 +839,8 @@ end
 function Client:close()
   if self.closed then return end
   self.closed = true
-  self.transport:close()
+  self.pool:close()
   local err = errors.new("ConnectionError", "the client was closed")
-  for _, waiter in ipairs(self.reconnecting or {}) do waiter:fail(err) end
-  self.reconnecting = nil
   for _, live in pairs(self.lives) do live:disconnect(err) end
 end
 

@@ -12,6 +12,8 @@ local Http = {}
 Http.__index = Http
 
 local error_class = { timeout = "TimeoutError" }
+-- Failures that happen before a request's bytes leave: the server cannot have seen it.
+local not_sent = { connect = true, tls = true }
 
 --- Open an HTTP transport to the server at `base_url` (`http://host:port` or `https://...`).
 -- @tparam string base_url the server's URL without `/rpc`
@@ -58,9 +60,10 @@ function Http:send(method, path, headers, body, timeout, what)
   local event = waiter:wait()
   if event.error then
     local kind = event.error.kind
+    local fields = { kind = kind, method = what }
+    if not_sent[kind] then fields.sent = false end
     errors.raise(error_class[kind] or "ConnectionError",
-      ("%s %s failed: %s"):format(method, self.base_url .. path, event.error.message),
-      { kind = kind, method = what }, 2)
+      ("%s %s failed: %s"):format(method, self.base_url .. path, event.error.message), fields, 2)
   end
   return event
 end

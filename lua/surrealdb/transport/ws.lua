@@ -145,7 +145,7 @@ end
 function Ws:call(method, params, _, timeout, extra)
   if self.closed then
     errors.raise("ConnectionError", ("the WebSocket connection to %s is closed"):format(self.url),
-      { method = method }, 2)
+      { method = method, sent = false }, 2)
   end
   self.next_id = self.next_id + 1
   local id = self.next_id
@@ -160,7 +160,7 @@ function Ws:call(method, params, _, timeout, extra)
     -- The core raises `{ kind, message }` (closed, not_open, busy): a connection failure.
     local message = type(err) == "table" and err.message or tostring(err)
     errors.raise("ConnectionError", ("could not send %s to %s: %s"):format(method, self.url, message),
-      { method = method, kind = type(err) == "table" and err.kind or nil }, 2)
+      { method = method, kind = type(err) == "table" and err.kind or nil, sent = false }, 2)
   end
   return rpc.result_of(waiter:wait(), method)
 end
