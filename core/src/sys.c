@@ -1,6 +1,8 @@
-/* Operating-system services the Lua layer needs: a real-time clock with nanoseconds and
- * cryptographically strong random bytes (for UUID generation). */
+/* Operating-system services the Lua layer needs: a real-time clock with nanoseconds,
+ * cryptographically strong random bytes (for UUID generation), and a Ctrl-C (SIGINT) watch that
+ * lets a long operation stop cleanly between two steps instead of being cut in the middle. */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -54,13 +56,69 @@ static int sys_random_bytes(lua_State *L)
     return 1;
 }
 
+/* The SIGINT watch. While at least one watch is on, a first SIGINT only counts; a second one
+ * restores the handler that was there before and raises the signal again, so a user who presses
+ * Ctrl-C twice still stops the process. The count and the handler are process-wide. */
+static volatile sig_atomic_t interrupt_count;
+static struct sigaction previous_sigint;
+static int interrupt_watchers;
+static int interrupt_ignored; /* SIGINT was ignored (a background job): leave it so */
+
+static void on_sigint(int signal_number)
+{
+    if (interrupt_count > 0) {
+        sigaction(SIGINT, &previous_sigint, NULL);
+        raise(signal_number);
+        return;
+    }
+    interrupt_count = 1;
+}
+
+/* core.interrupt_watch(on) -> nothing. Watches are counted: SIGINT gets its previous handler back
+ * when the last one is turned off. A process that ignores SIGINT keeps ignoring it. */
+static int sys_interrupt_watch(lua_State *L)
+{
+    int on = lua_toboolean(L, 1);
+    if (on) {
+        if (interrupt_watchers++ > 0) {
+            return 0;
+        }
+        interrupt_count = 0;
+        struct sigaction action;
+        memset(&action, 0, sizeof(action));
+        action.sa_handler = on_sigint;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESTART;
+        if (sigaction(SIGINT, &action, &previous_sigint) != 0) {
+            interrupt_watchers--;
+            return luaL_error(L, "sigaction failed: %s", strerror(errno));
+        }
+        interrupt_ignored = previous_sigint.sa_handler == SIG_IGN;
+        if (interrupt_ignored) {
+            sigaction(SIGINT, &previous_sigint, NULL);
+        }
+    } else if (interrupt_watchers > 0 && --interrupt_watchers == 0) {
+        if (!interrupt_ignored) {
+            sigaction(SIGINT, &previous_sigint, NULL);
+        }
+        interrupt_count = 0;
+    }
+    return 0;
+}
+
+/* core.interrupted() -> how many SIGINTs arrived since the watch began (0 or 1). */
+static int sys_interrupted(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)interrupt_count);
+    return 1;
+}
+
 void sdb_sys_register(lua_State *L)
 {
     static const luaL_Reg functions[] = {
-        {"clock_realtime", sys_clock_realtime},
-        {"clock_monotonic", sys_clock_monotonic},
-        {"random_bytes", sys_random_bytes},
-        {NULL, NULL},
+        {"clock_realtime", sys_clock_realtime}, {"clock_monotonic", sys_clock_monotonic},
+        {"random_bytes", sys_random_bytes},     {"interrupt_watch", sys_interrupt_watch},
+        {"interrupted", sys_interrupted},       {NULL, NULL},
     };
     luaL_setfuncs(L, functions, 0);
 }

@@ -225,10 +225,11 @@ end
 -- @tparam table params
 -- @tparam[opt] number timeout seconds (default: the client's)
 -- @tparam[opt] table extra more request fields (`txn`)
--- @tparam[opt] boolean idempotent repeating the call changes nothing more
+-- @tparam[opt] table flags `idempotent = true`: repeating the call changes nothing more;
+--   `retry = false`: no retries for this call
 -- @return the result
 -- @usage local result = db:call("ping", {})
-function Client:call(method, params, timeout, extra, idempotent)
+function Client:call(method, params, timeout, extra, flags)
   timeout = timeout or self.timeout
   if self.closed then
     errors.raise("ConnectionError", "the client is closed", { method = method }, 3)
@@ -237,8 +238,9 @@ function Client:call(method, params, timeout, extra, idempotent)
   if extra and extra.txn ~= nil then
     member = self.txn_members[tostring(extra.txn)]
   end
-  local safe = idempotent or SAFE_TO_REPEAT[method] or false
+  local safe = (flags and flags.idempotent) or SAFE_TO_REPEAT[method] or false
   local retry = self.retry
+  if flags and flags.retry == false then retry = nil end
   local attempt, previous = 0, nil
   while true do
     attempt = attempt + 1
@@ -485,7 +487,8 @@ end
 -- @tparam string sql one or more statements
 -- @tparam[opt] table vars bound variables (`$name`); values are never pasted into the text
 -- @tparam[opt] table options `timeout` in seconds; `idempotent = true` when running it twice changes nothing
---   more than running it once (then it is retried after a lost connection, see `Client:call`); `txn`
+--   more than running it once (then it is retried after a lost connection, see `Client:call`); `retry = false`
+--   for no retries; `txn`
 -- @usage local raw = db:query_raw("SELECT * FROM person; RETURN 1")
 function Client:query_raw(sql, vars, options)
   if type(sql) ~= "string" then
@@ -500,8 +503,7 @@ function Client:query_raw(sql, vars, options)
   local params = { sql }
   if bound ~= nil and next(bound) ~= nil then params[2] = bound end
   local timeout = options and check_timeout(options.timeout, "timeout")
-  return self:call("query", params, timeout, options and options.txn and { txn = options.txn },
-    options and options.idempotent)
+  return self:call("query", params, timeout, options and options.txn and { txn = options.txn }, options)
 end
 
 --- Run SurrealQL and return each statement's result, in order, as separate values.
@@ -832,6 +834,15 @@ function Client:import(sql)
     end
   end
   return results
+end
+
+--- A runner of bulk operations on this client (see `surrealdb.bulk`).
+-- @tparam[opt] table options `batch_size`, `parallel`, `max_retries`, `ignore_errors`, `returning`, `ids`,
+--   `progress`, `max_batch_bytes`, `timeout`
+-- @return a Bulk: `:insert(table, rows)`, `:upsert`, `:update`, `:delete`, `:relate`, `:cancel()`
+-- @usage local result = db:bulk{ ids = "generate" }:insert("person", rows)
+function Client:bulk(options)
+  return require("surrealdb.bulk").new(self, options)
 end
 
 --- Close the client and its connection (idempotent; also `__close`).
