@@ -364,12 +364,16 @@ function Bulk:send(run, encoded, rows, first, last, row_first)
 end
 
 -- The ids or records a batch's answer holds, as `returning` asks.
-function Bulk:collect(raw, rows, first, last)
+function Bulk:collect(run, raw, rows, first, last)
   local returning = self.returning
   if returning == "none" then return nil end
   if returning == "ids" and all_have_ids(rows, first, last) then
     local ids = types.array()
-    for i = first, last do ids[#ids + 1] = rows[i].id end
+    for i = first, last do
+      local id = rows[i].id
+      if getmetatable(id) ~= types.RecordID then id = types.RecordID(run.table_name, id) end
+      ids[#ids + 1] = id
+    end
     return ids
   end
   local values = raw[#raw].result
@@ -476,7 +480,7 @@ function Bulk:send_part(run, rows, number, first, size)
   if ok then
     result.success_count = result.success_count + n
     if run.tuner then run.tuner:record(size, n, runtime.now() - started) end
-    local values = self:collect(raw, rows, first, last)
+    local values = self:collect(run, raw, rows, first, last)
     if values then run.results[#run.results + 1] = { row_first, values } end
   else
     self:failed(run, batch, row_first, number + last - 1, raw)
