@@ -85,34 +85,12 @@ function Uuid.v4()
   return from_raw(string.char(table.unpack(b)))
 end
 
-local last_ms, last_seq = -1, 0
-
---- A time-ordered (version 7) UUID: Unix milliseconds, a counter, random bits.
--- Strictly increasing within the process (see the module description).
+--- A time-ordered (version 7) UUID: Unix milliseconds, a counter, random bits (made in the core).
+-- Strictly increasing within the Lua state (see the module description).
 -- @treturn Uuid
 -- @usage local a, b = Uuid.v7(), Uuid.v7(); assert(a < b)
 function Uuid.v7()
-  local sys = system()
-  local s, ns = sys.clock_realtime()
-  local ms = s * 1000 + ns // 1000000
-  local rnd = sys.random_bytes(10)
-  local seq
-  if ms > last_ms then
-    seq = ((rnd:byte(1) << 8) | rnd:byte(2)) & 0x7ff
-  else
-    ms, seq = last_ms, last_seq + 1
-    if seq > 0xfff then
-      ms, seq = ms + 1, ((rnd:byte(1) << 8) | rnd:byte(2)) & 0x7ff
-    end
-  end
-  last_ms, last_seq = ms, seq
-  local b = {}
-  for i = 1, 6 do b[i] = (ms >> (8 * (6 - i))) & 0xff end
-  b[7] = 0x70 | (seq >> 8)
-  b[8] = seq & 0xff
-  b[9] = 0x80 | (rnd:byte(3) & 0x3f)
-  for i = 10, 16 do b[i] = rnd:byte(i - 6) end
-  return from_raw(string.char(table.unpack(b)))
+  return setmetatable({ value = system().uuid_v7() }, Uuid)
 end
 
 --- The 16 bytes of the UUID, most significant first.
