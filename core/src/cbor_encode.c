@@ -854,37 +854,69 @@ static int encode_value(encoder *e, int idx)
     }
 }
 
+/* ---- entry points ---- */
+
+/* Starts an encode into the state's reused buffer, or into a buffer of its own (pushed on the
+ * stack, freed by its __gc) when a finalizer or a parser encodes while another encode writes. */
+static void encoder_start(encoder *e, lua_State *L, sdb_cbor_state *st)
+{
+    e->L = L;
+    e->b = st->buf_busy ? sdb_buffer_push(L) : &st->buf;
+    e->b->len = 0;
+    st->buf_busy = 1;
+    e->identity = st->identity;
+    e->depth = 0;
+    e->path[0].key = NULL;
+}
+
+/* Ends the writing: the bytes stay in e->b until encoder_reset. */
+static void encoder_release(encoder *e, sdb_cbor_state *st)
+{
+    if (e->b == &st->buf) {
+        st->buf_busy = 0;
+    }
+}
+
+static void encoder_reset(encoder *e)
+{
+    sdb_buffer_reset(e->b, KEEP_BUFFER_BYTES);
+}
+
+/* Pushes the encoded bytes as a string and empties the buffer. The copy is made before the push can
+ * run the collector (and any finalizer, which may encode into the same buffer). */
+static void push_result(encoder *e)
+{
+    lua_pushlstring(e->L, (const char *)e->b->data, e->b->len);
+    encoder_reset(e);
+}
+
+/* Returns `<falsy>, message, path` for a failed encode (falsy: nil or false). */
+static int push_failure(encoder *e, int base, int falsy_is_false)
+{
+    encoder_reset(e);
+    lua_settop(e->L, base);
+    if (falsy_is_false) {
+        lua_pushboolean(e->L, 0);
+    } else {
+        lua_pushnil(e->L);
+    }
+    lua_pushstring(e->L, e->message);
+    lua_pushstring(e->L, e->where);
+    return 3;
+}
+
 int sdb_cbor_encode(lua_State *L)
 {
     sdb_cbor_state *st = sdb_cbor_checkstate(L);
     luaL_checkany(L, 1);
     lua_settop(L, 1);
-    /* A finalizer or a parser called while another encode runs gets a buffer of its own. */
-    int shared = !st->buf_busy;
-    sdb_buffer *b = shared ? &st->buf : sdb_buffer_push(L);
-    st->buf_busy = 1;
-    b->len = 0;
-
     encoder e;
-    e.L = L;
-    e.b = b;
-    e.identity = st->identity;
-    e.depth = 0;
-    e.path[0].key = NULL;
+    encoder_start(&e, L, st);
     int rc = encode_value(&e, 1);
-    if (shared) {
-        st->buf_busy = 0;
+    encoder_release(&e, st);
+    if (rc) {
+        return push_failure(&e, 1, 0);
     }
-    if (rc == 0) {
-        /* The copy is made before the push can run the collector (and any finalizer). */
-        lua_pushlstring(L, (const char *)b->data, b->len);
-        sdb_buffer_reset(b, KEEP_BUFFER_BYTES);
-        return 1;
-    }
-    sdb_buffer_reset(b, KEEP_BUFFER_BYTES);
-    lua_settop(L, 1);
-    lua_pushnil(L);
-    lua_pushstring(L, e.message);
-    lua_pushstring(L, e.where);
-    return 3;
+    push_result(&e);
+    return 1;
 }
