@@ -16,6 +16,7 @@ local File = require("surrealdb.types.file")
 local Set = require("surrealdb.types.set")
 local Bytes = require("surrealdb.types.bytes")
 local Tagged = require("surrealdb.types.tagged")
+local Encoded = cbor.Encoded
 
 -- Values are built from the field layouts of the contract between the codec and the types, so this
 -- spec tests the codec alone, whatever the constructors check.
@@ -523,6 +524,32 @@ describe("surrealdb.cbor", function()
       for i = 1, 100000 do big[i] = "item" .. i end
       assert.are.equal(100000, #cbor.decode(cbor.encode(big)))
       assert.are.equal("01", hex_of(cbor.encode(1)))
+    end)
+  end)
+
+  describe("cbor.Encoded", function()
+    -- Only the codec makes them; the specs below make some by hand to test the encoder alone.
+    it("writes its bytes as they are wherever it stands", function()
+      local enc = setmetatable({ bytes = bytes_of("820102") }, Encoded)
+      assert.are.equal("820102", hex_of(cbor.encode(enc)))
+      assert.are.equal(("a1 6161 820102"):gsub(" ", ""), hex_of(cbor.encode({ a = enc })))
+      assert.are.equal(("83 01 820102 820102"):gsub(" ", ""), hex_of(cbor.encode({ 1, enc, enc })))
+      assert.are.equal(("c882 6174 820102"):gsub(" ", ""), hex_of(cbor.encode(make(RecordID, { tb = "t", id = enc }))))
+      assert.are.equal(("d838 81 820102"):gsub(" ", ""), hex_of(cbor.encode(make(Set, { enc }))))
+    end)
+
+    it("prints its size and has it as its length", function()
+      local enc = setmetatable({ bytes = bytes_of("83010203") }, Encoded)
+      assert.are.equal(4, #enc)
+      assert.are.equal("cbor.Encoded(4 bytes)", tostring(enc))
+      assert.is_nil(rawget(Encoded, "new"), "no public constructor")
+    end)
+
+    it("refuses an object whose bytes are not a non-empty string", function()
+      local err = encode_error({ rows = setmetatable({ bytes = 1 }, Encoded) })
+      assert.matches("cbor.Encoded field 'bytes' must be a non%-empty string, got number", err.message)
+      assert.are.equal("$.rows", err.path)
+      assert.matches("got an empty string", encode_error({ setmetatable({ bytes = "" }, Encoded) }).message)
     end)
   end)
 

@@ -790,6 +790,24 @@ static int encode_typed(encoder *e, int t, int kind)
         }
         return encode_field(e, t, SDB_K_VALUE, "value");
     }
+    case SDB_ENCODED: {
+        /* One CBOR item the codec made (encode_rows): written as it is, never looked into. */
+        size_t n = 0;
+        const char *s = NULL;
+        if (get_field(e, t, SDB_K_BYTES) == LUA_TSTRING) {
+            s = lua_tolstring(L, -1, &n);
+        }
+        if (n == 0) {
+            return fail(e, "cbor.Encoded field 'bytes' must be a non-empty string, got %s",
+                        s ? "an empty string" : luaL_typename(L, -1));
+        }
+        if (sdb_buffer_reserve(e->b, n)) {
+            return oom(e);
+        }
+        sdb_buffer_put_mem(e->b, s, n);
+        lua_pop(L, 1);
+        return 0;
+    }
     default:
         return encode_plain(e, t, kind);
     }

@@ -19,6 +19,8 @@
 --  * RecordID (tag 8), Table (7), Uuid (37; tag 9 read), Datetime (12; tag 0 read), Duration (14;
 --    tag 13 read), Decimal (10), Range (49, bounds 50/51), Geometry (88..94), Future (15), File (55),
 --    Set (56); any other tag decodes as Tagged and encodes back identically.
+--  * `cbor.Encoded` (made by `cbor.encode_rows`) is CBOR already encoded: its bytes are written as
+--    they are wherever it stands. Decoding never makes one.
 --
 -- Decoding accepts what RFC 8949 allows and SurrealDB could send: indefinite-length arrays, maps and
 -- strings, float16/32, non-shortest heads. It rejects, as DecodeErrors naming the byte offset:
@@ -56,6 +58,33 @@ local cbor_encode, cbor_decode = core.cbor_encode, core.cbor_decode
 
 local cbor = {}
 
+--- CBOR already encoded, written verbatim where it stands in a value.
+-- An instance is `{ bytes = string }`, the bytes of exactly one CBOR item. Only the codec makes them
+-- (`cbor.encode_rows`), so the bytes are known to be valid; there is no public constructor, and
+-- the fields are not to be changed. `#encoded` is the number of bytes; `tostring` gives
+-- `cbor.Encoded(N bytes)`.
+-- @table Encoded
+-- @usage
+-- local batch = cbor.encode_rows(rows, 1, #rows, 1024 * 1024)
+-- local request = cbor.encode({ rows = batch }) -- the array of rows, not encoded again
+-- print(batch, #batch) --> cbor.Encoded(5123 bytes)  5123
+local Encoded = { __name = "surrealdb.cbor.Encoded" }
+cbor.Encoded = Encoded
+
+--- `cbor.Encoded(N bytes)`.
+-- @treturn string
+-- @usage print(batch) --> cbor.Encoded(5123 bytes)
+function Encoded.__tostring(encoded)
+  return "cbor.Encoded(" .. #encoded.bytes .. " bytes)"
+end
+
+--- The number of bytes.
+-- @treturn integer
+-- @usage assert(#batch == #batch.bytes)
+function Encoded.__len(encoded)
+  return #encoded.bytes
+end
+
 core.cbor_configure({
   null = null.null,
   NONE = null.NONE,
@@ -74,6 +103,7 @@ core.cbor_configure({
   Set = Set,
   Bytes = Bytes,
   Tagged = Tagged,
+  Encoded = Encoded,
   parse_record_id = function(s) return RecordID.parse(s) end,
   parse_datetime = function(s) return Datetime.parse(s) end,
   parse_duration = function(s) return Duration.parse(s) end,
