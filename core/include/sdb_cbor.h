@@ -103,6 +103,9 @@ typedef struct sdb_cbor_state {
 
 /* core.cbor_encode(value) -> string | nil, message, path */
 int sdb_cbor_encode(lua_State *L);
+/* core.cbor_encode_rows(rows, first, count, max_bytes) -> Encoded, n, size | nil, 0, row size
+ * | false, message, path (see lua/surrealdb/cbor.lua) */
+int sdb_cbor_encode_rows(lua_State *L);
 /* core.cbor_decode(string) -> value | nil, message, offset */
 int sdb_cbor_decode(lua_State *L);
 /* Checks that cbor_configure ran; returns the state. */

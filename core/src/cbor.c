@@ -106,6 +106,7 @@ void sdb_cbor_register(lua_State *L)
     static const luaL_Reg functions[] = {
         {"cbor_configure", cbor_configure},
         {"cbor_encode", sdb_cbor_encode},
+        {"cbor_encode_rows", sdb_cbor_encode_rows},
         {"cbor_decode", sdb_cbor_decode},
         {NULL, NULL},
     };

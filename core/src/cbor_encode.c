@@ -10,6 +10,9 @@
  * lua_next yields them, and the item count is patched into the head afterwards. A table whose
  * keys do not come out as 1, 2, 3, ... (items stored in the hash part, or an error) takes a slower
  * path that checks every key first.
+ *
+ * encode_rows writes a batch of rows as one array the same way, measuring each row as it goes, so a
+ * caller can split a bulk insert by encoded size without encoding anything twice.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -937,4 +940,84 @@ int sdb_cbor_encode(lua_State *L)
     }
     push_result(&e);
     return 1;
+}
+
+/*
+ * Encodes rows[first], rows[first + 1], ... as one array, each row once, and stops before the row
+ * that would make the array longer than max_bytes. The head is reserved for the largest count the
+ * call may reach, so patching it to the count that fitted only ever shrinks it (no allocation).
+ */
+int sdb_cbor_encode_rows(lua_State *L)
+{
+    sdb_cbor_state *st = sdb_cbor_checkstate(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_Integer first = luaL_checkinteger(L, 2);
+    lua_Integer count = luaL_checkinteger(L, 3);
+    lua_Integer max_bytes = luaL_checkinteger(L, 4);
+    lua_Integer len = (lua_Integer)lua_rawlen(L, 1);
+    luaL_argcheck(L, first >= 1, 2, "first must be at least 1");
+    luaL_argcheck(L, count >= 1, 3, "count must be at least 1");
+    luaL_argcheck(L, max_bytes >= 1, 4, "max_bytes must be at least 1");
+    luaL_argcheck(L, first <= len, 2, "first is past the last row");
+    /* The rows up to #rows (raw): count may reach beyond it. len - first cannot overflow. */
+    lua_Integer last = count - 1 > len - first ? len : first + count - 1;
+    lua_settop(L, 4);
+
+    encoder e;
+    encoder_start(&e, L, st);
+    sdb_buffer *b = e.b;
+    size_t reserved = head_size((uint64_t)(last - first + 1));
+    size_t row_size = 0;
+    lua_Integer n = 0;
+    int rc = enter(&e, lua_topointer(L, 1));
+    if (rc == 0 && sdb_buffer_reserve(b, reserved)) {
+        rc = oom(&e);
+    }
+    if (rc == 0) {
+        b->len = reserved;
+        for (lua_Integer i = first; i <= last; i++) {
+            size_t start = b->len;
+            set_path_index(&e, i);
+            lua_rawgeti(L, 1, i);
+            if (encode_value(&e, lua_gettop(L))) {
+                rc = -1;
+                break;
+            }
+            lua_pop(L, 1);
+            uint64_t items = (uint64_t)(n + 1);
+            if (head_size(items) + (b->len - reserved) > (uint64_t)max_bytes) {
+                row_size = b->len - start;
+                b->len = start;
+                break;
+            }
+            n++;
+        }
+        e.depth--;
+    }
+    if (rc == 0 && n > 0) {
+        rc = patch_head(&e, 0, reserved, 4, (uint64_t)n);
+    }
+    encoder_release(&e, st);
+    if (rc) {
+        return push_failure(&e, 4, 1);
+    }
+    if (n == 0) {
+        encoder_reset(&e);
+        lua_pushnil(L);
+        lua_pushinteger(L, 0);
+        lua_pushinteger(L, (lua_Integer)row_size);
+        return 3;
+    }
+    size_t size = b->len;
+    push_result(&e);
+    /* The cbor.Encoded object: { bytes = <the array> } */
+    lua_createtable(L, 0, 1);
+    lua_rawgeti(L, SDB_CBOR_CONFIG_UPVALUE, SDB_K_BYTES);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, -3);
+    lua_rawgeti(L, SDB_CBOR_CONFIG_UPVALUE, SDB_ENCODED);
+    lua_setmetatable(L, -2);
+    lua_pushinteger(L, n);
+    lua_pushinteger(L, (lua_Integer)size);
+    return 3;
 }
