@@ -4,7 +4,8 @@
 -- an array of 3 short strings, a nested object of 2 fields, a RecordID and a Datetime; the JSON side
 -- carries the RecordID and the Datetime as strings, as JSON cannot carry them), then measures encode
 -- and decode of the whole batch and of one record per call, best of 5 runs each, and prints
--- records/s and the ratios. Run from the project root:
+-- records/s and the ratios; then cbor.encode_rows (one array, and 1 MiB batches) beside cbor.encode
+-- of the same array. Run from the project root:
 --
 --     LUA_PATH='lua/?.lua;;' LUA_CPATH='build/?.so;;' lua5.4 bench/cbor.lua [records [runs]]
 --
@@ -99,6 +100,32 @@ end, function()
   for i = 1, N do jencode(json[i]) end
 end)
 
+-- encode_rows against cbor.encode of the same array: one call for all N records (the same bytes),
+-- and the bulk-insert use, batches of at most 1 MiB until every record is in one.
+assert(cbor.encode_rows(ours, 1, N, math.maxinteger).bytes == encode(ours), "encode_rows differs from encode")
+local encode_rows = cbor.encode_rows
+local MiB = 1024 * 1024
+local batches = 0
+local rows_results = {}
+local function measure_rows(label, rows_fn)
+  local t_rows, t_encode = math.huge, math.huge
+  for _ = 1, RUNS do
+    t_rows = math.min(t_rows, timed(rows_fn))
+    t_encode = math.min(t_encode, timed(function() encode(ours) end))
+  end
+  rows_results[#rows_results + 1] = { label = label, rows = N / t_rows, encode = N / t_encode }
+end
+measure_rows("encode_rows, one array", function() encode_rows(ours, 1, N, math.maxinteger) end)
+measure_rows("encode_rows, 1 MiB batches", function()
+  local first = 1
+  batches = 0
+  while first <= N do
+    local _, n = encode_rows(ours, first, N, MiB)
+    first = first + n
+    batches = batches + 1
+  end
+end)
+
 -- Decoding works on the encoded bytes alone: the source records are dropped first, so that neither
 -- side's decode pays the collector for 2 x N records it does not touch.
 local batch_cbor, batch_json = encode(ours), jencode(json)
@@ -121,4 +148,10 @@ print(string.format("batch size: CBOR %d bytes, JSON %d bytes", #batch_cbor, #ba
 print(string.format("%-32s %15s %15s %7s", "", "cbor records/s", "cjson records/s", "ratio"))
 for _, r in ipairs(results) do
   print(string.format("%-32s %15.0f %15.0f %6.2fx", r.label, r.ours, r.json, r.ours / r.json))
+end
+print()
+print(string.format("cbor.encode_rows vs cbor.encode of the same %d records (%d batches of at most 1 MiB)", N, batches))
+print(string.format("%-32s %15s %15s %7s", "", "rows records/s", "encode rec/s", "ratio"))
+for _, r in ipairs(rows_results) do
+  print(string.format("%-32s %15.0f %15.0f %6.2fx", r.label, r.rows, r.encode, r.rows / r.encode))
 end

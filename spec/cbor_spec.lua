@@ -16,6 +16,7 @@ local File = require("surrealdb.types.file")
 local Set = require("surrealdb.types.set")
 local Bytes = require("surrealdb.types.bytes")
 local Tagged = require("surrealdb.types.tagged")
+local Encoded = cbor.Encoded
 
 -- Values are built from the field layouts of the contract between the codec and the types, so this
 -- spec tests the codec alone, whatever the constructors check.
@@ -523,6 +524,202 @@ describe("surrealdb.cbor", function()
       for i = 1, 100000 do big[i] = "item" .. i end
       assert.are.equal(100000, #cbor.decode(cbor.encode(big)))
       assert.are.equal("01", hex_of(cbor.encode(1)))
+    end)
+  end)
+
+  describe("cbor.Encoded", function()
+    local function people(n)
+      local rows = {}
+      for i = 1, n do rows[i] = { id = i, name = "person " .. i, tags = { "a", i % 3 == 0 } } end
+      return rows
+    end
+
+    it("is embedded verbatim in maps, arrays and at the top level, and decodes to the rows", function()
+      local rows = people(5)
+      local enc = cbor.encode_rows(rows, 1, 5, math.maxinteger)
+      assert.are.equal(Encoded, getmetatable(enc))
+      assert.are.equal(cbor.encode(rows), enc.bytes)
+      assert.are.equal(enc.bytes, cbor.encode(enc))
+      local decoded = cbor.decode(cbor.encode({ rows = enc }))
+      assert_same(rows, decoded.rows)
+      assert.are.equal(shape.array_mt, getmetatable(decoded.rows), "decoding never makes an Encoded")
+      assert.are.equal(cbor.encode({ rows = rows }), cbor.encode({ rows = enc }))
+      assert.are.equal(cbor.encode({ 1, rows, "x" }), cbor.encode({ 1, enc, "x" }))
+      assert.are.equal(cbor.encode({ a = { b = { rows, rows } } }), cbor.encode({ a = { b = { enc, enc } } }))
+      assert.are.equal(cbor.encode(make(Set, { rows })), cbor.encode(make(Set, { enc })))
+      assert.are.equal(cbor.encode(make(Tagged, { tag = 1000, value = rows })),
+        cbor.encode(make(Tagged, { tag = 1000, value = enc })))
+    end)
+
+    -- Only the codec makes them; the specs below make some by hand to test the encoder alone.
+    it("writes its bytes as they are wherever it stands", function()
+      local enc = setmetatable({ bytes = bytes_of("820102") }, Encoded)
+      assert.are.equal("820102", hex_of(cbor.encode(enc)))
+      assert.are.equal(("a1 6161 820102"):gsub(" ", ""), hex_of(cbor.encode({ a = enc })))
+      assert.are.equal(("83 01 820102 820102"):gsub(" ", ""), hex_of(cbor.encode({ 1, enc, enc })))
+      assert.are.equal(("c882 6174 820102"):gsub(" ", ""), hex_of(cbor.encode(make(RecordID, { tb = "t", id = enc }))))
+      assert.are.equal(("d838 81 820102"):gsub(" ", ""), hex_of(cbor.encode(make(Set, { enc }))))
+    end)
+
+    it("prints its size and has it as its length", function()
+      local enc = setmetatable({ bytes = bytes_of("83010203") }, Encoded)
+      assert.are.equal(4, #enc)
+      assert.are.equal("cbor.Encoded(4 bytes)", tostring(enc))
+      assert.is_nil(rawget(Encoded, "new"), "no public constructor")
+    end)
+
+    it("refuses an object whose bytes are not a non-empty string", function()
+      local err = encode_error({ rows = setmetatable({ bytes = 1 }, Encoded) })
+      assert.matches("cbor.Encoded field 'bytes' must be a non%-empty string, got number", err.message)
+      assert.are.equal("$.rows", err.path)
+      assert.matches("got an empty string", encode_error({ setmetatable({ bytes = "" }, Encoded) }).message)
+    end)
+  end)
+
+  describe("encode_rows", function()
+    local function people(n)
+      local rows = {}
+      for i = 1, n do rows[i] = { id = i, name = ("x"):rep(i % 40), score = i * 0.5, ok = i % 2 == 0 } end
+      return rows
+    end
+
+    -- The reference: cbor.encode of the marked array rows[first .. first + n - 1].
+    local function reference(rows, first, n)
+      return cbor.encode(shape.array(table.move(rows, first, first + n - 1, 1, {})))
+    end
+
+    it("encodes every row when they all fit", function()
+      local rows = people(100)
+      local enc, n, size = cbor.encode_rows(rows, 1, 100, math.maxinteger)
+      assert.are.equal(100, n)
+      assert.are.equal(#enc.bytes, size)
+      assert.are.equal(reference(rows, 1, 100), enc.bytes)
+      enc, n = cbor.encode_rows(rows, 1, 100, size)
+      assert.are.equal(100, n, "an array of exactly max_bytes fits")
+      assert.are.equal(reference(rows, 1, 100), enc.bytes)
+    end)
+
+    it("stops at the byte limit exactly, for every limit", function()
+      local rows = people(60)
+      local full = #reference(rows, 1, 60)
+      for max_bytes = 1, full + 1 do
+        local enc, n, size = cbor.encode_rows(rows, 1, 60, max_bytes)
+        if enc == nil then
+          assert.are.equal(0, n)
+          assert.is_true(#reference(rows, 1, 1) > max_bytes)
+        else
+          assert.is_true(n >= 1)
+          assert.is_true(size <= max_bytes, "size " .. size .. " > " .. max_bytes)
+          assert.are.equal(reference(rows, 1, n), enc.bytes)
+          if n < 60 then
+            assert.is_true(#reference(rows, 1, n + 1) > max_bytes, "row " .. (n + 1) .. " would have fit")
+          end
+        end
+      end
+    end)
+
+    it("returns nil, 0 and the row's size when the first row alone does not fit", function()
+      local rows = { { name = ("x"):rep(100) }, { a = 1 } }
+      local row_size = #cbor.encode(rows[1])
+      local enc, n, size = cbor.encode_rows(rows, 1, 2, row_size)
+      assert.is_nil(enc)
+      assert.are.equal(0, n)
+      assert.are.equal(row_size, size)
+      enc, n, size = cbor.encode_rows(rows, 1, 2, row_size + 1) -- the one-byte array head and the row
+      assert.are.equal(1, n)
+      assert.are.equal(row_size + 1, size)
+      assert.are.equal(reference(rows, 1, 1), enc.bytes)
+      enc, n, size = cbor.encode_rows(rows, 2, 1, 1)
+      assert.are.same({ nil, 0, 4 }, { enc, n, size })
+    end)
+
+    it("writes the shortest array head across the 23/24/255/256/65535/65536 item boundaries", function()
+      local rows = {}
+      for i = 1, 70000 do rows[i] = i % 24 end -- one byte each
+      for _, items in ipairs({ 1, 23, 24, 255, 256, 65535, 65536 }) do
+        local head = items < 24 and 1 or items < 256 and 2 or items < 65536 and 3 or 5
+        local expected = reference(rows, 1, items)
+        assert.are.equal(head + items, #expected)
+        -- count exactly the items (the head reserved is the right size) ...
+        local enc, n, size = cbor.encode_rows(rows, 1, items, math.maxinteger)
+        assert.are.equal(items, n)
+        assert.are.equal(#expected, size)
+        assert.is_true(enc.bytes == expected, "count " .. items)
+        -- ... and many more, cut by the limit (the head reserved for 70000 items shrinks).
+        enc, n, size = cbor.encode_rows(rows, 1, 70000, head + items)
+        assert.are.equal(items, n)
+        assert.are.equal(#expected, size)
+        assert.is_true(enc.bytes == expected, "limit for " .. items)
+      end
+    end)
+
+    it("starts at `first` and stops at #rows when count reaches beyond it", function()
+      local rows = people(10)
+      local enc, n = cbor.encode_rows(rows, 4, 3, math.maxinteger)
+      assert.are.equal(3, n)
+      assert.are.equal(reference(rows, 4, 3), enc.bytes)
+      enc, n = cbor.encode_rows(rows, 8, 100, math.maxinteger)
+      assert.are.equal(3, n)
+      assert.are.equal(reference(rows, 8, 3), enc.bytes)
+      enc, n = cbor.encode_rows(rows, 10, math.maxinteger, math.maxinteger)
+      assert.are.equal(1, n)
+      assert.are.equal(reference(rows, 10, 1), enc.bytes)
+      assert_same(rows[10], cbor.decode(enc.bytes)[1])
+    end)
+
+    it("takes rows of any value and value type", function()
+      local rows = { 1, "two", null.null, make(RecordID, { tb = "t", id = 1 }), { nested = { 1, { 2 } } },
+        make(Datetime, { seconds = 1, nanoseconds = 2 }), shape.array() }
+      local enc = cbor.encode_rows(rows, 1, #rows, math.maxinteger)
+      assert.are.equal(reference(rows, 1, #rows), enc.bytes)
+      local again = cbor.encode_rows({ { batch = enc } }, 1, 1, math.maxinteger)
+      assert.are.equal(cbor.encode({ { batch = rows } }), again.bytes)
+    end)
+
+    it("raises the EncodeError of a row that cannot be encoded, naming it by its index in rows", function()
+      local rows = people(2000)
+      rows[1234].name = print
+      local ok, err = pcall(cbor.encode_rows, rows, 1000, 1000, math.maxinteger)
+      assert.is_false(ok)
+      assert.is_true(errors.is(err, "EncodeError"), tostring(err))
+      assert.are.equal("$[1234].name", err.path)
+      assert.matches("cannot encode a function at %$%[1234%]%.name", err.message)
+      -- The row after the last that fits is encoded to learn its size (so its error is raised); the
+      -- rows after it are never looked at.
+      local limit = #reference(rows, 1231, 3)
+      assert.are.equal("$[1234].name", select(2, pcall(cbor.encode_rows, rows, 1231, 1000, limit)).path)
+      limit = #reference(rows, 1230, 3)
+      local enc, n = cbor.encode_rows(rows, 1230, 1000, limit)
+      assert.are.equal(3, n)
+      assert.are.equal(reference(rows, 1230, 3), enc.bytes)
+      rows[2] = { back = rows }
+      assert.matches("cycle", select(2, pcall(cbor.encode_rows, rows, 1, 5, 100000)).message)
+      rows[2] = "\255"
+      assert.are.equal("$[2]", select(2, pcall(cbor.encode_rows, rows, 1, 5, 100000)).path)
+      -- the buffer stays usable
+      assert.are.equal(reference(rows, 3, 5), (cbor.encode_rows(rows, 3, 5, math.maxinteger)).bytes)
+    end)
+
+    it("checks its arguments", function()
+      local raises = require("spec.helper").raises
+      local rows = { 1, 2, 3 }
+      raises(function() cbor.encode_rows(nil, 1, 1, 10) end, "rows must be a table (an array of rows), got nil")
+      raises(function() cbor.encode_rows(rows, 0, 1, 10) end, "first must be an integer of at least 1, got 0")
+      raises(function() cbor.encode_rows(rows, 1.5, 1, 10) end, "first must be an integer of at least 1, got 1.5")
+      raises(function() cbor.encode_rows(rows, "1", 1, 10) end, "first must be an integer of at least 1, got string")
+      raises(function() cbor.encode_rows(rows, 4, 1, 10) end, "first (4) is past the last row (#rows is 3)")
+      raises(function() cbor.encode_rows({}, 1, 1, 10) end, "first (1) is past the last row (#rows is 0)")
+      raises(function() cbor.encode_rows(rows, 1, 0, 10) end, "count must be an integer of at least 1, got 0")
+      raises(function() cbor.encode_rows(rows, 1, nil, 10) end, "count must be an integer of at least 1, got nil")
+      raises(function() cbor.encode_rows(rows, 1, 1, 0) end, "max_bytes must be an integer of at least 1, got 0")
+      raises(function() cbor.encode_rows(rows, 1, 1, math.huge) end, "max_bytes must be an integer")
+      local enc, n = cbor.encode_rows(rows, 2.0, 2.0, 100.0)
+      assert.are.equal(2, n)
+      assert.are.equal("820203", hex_of(enc.bytes))
+      -- the core checks them too
+      local core = require("surrealdb.core")
+      assert.matches("first is past the last row", select(2, pcall(core.cbor_encode_rows, rows, 9, 1, 1)))
+      assert.matches("count must be at least 1", select(2, pcall(core.cbor_encode_rows, rows, 1, -1, 1)))
     end)
   end)
 

@@ -3,7 +3,7 @@
  *
  * cbor.c keeps the configuration that lua/surrealdb/cbor.lua hands over once (the sentinels, the
  * class tables of the value types, the string parsers; the value layouts are documented in
- * lua/surrealdb/cbor.lua) in a Lua table shared as upvalue 2 of the three functions, and
+ * lua/surrealdb/cbor.lua) in a Lua table shared as upvalue 2 of the codec functions, and
  * the identities of those tables in the state userdata (upvalue 1), so the encoder recognises a
  * value type with a few pointer comparisons and never calls Lua.
  */
@@ -37,6 +37,7 @@ enum sdb_cbor_slot {
     SDB_SET,
     SDB_BYTES,
     SDB_TAGGED,
+    SDB_ENCODED,      /* cbor.Encoded: { bytes = one CBOR item }, written verbatim */
     SDB_IDENTITY_END, /* end of the values recognised by identity */
     /* the string parsers, called (under pcall) by the decoder */
     SDB_PARSE_RECORD_ID = SDB_IDENTITY_END,
@@ -60,6 +61,7 @@ enum sdb_cbor_slot {
     SDB_K_KEY,
     SDB_K_DATA,
     SDB_K_TAG,
+    SDB_K_BYTES,
     /* the seven geometry kind names, in the order of tags 88..94 */
     SDB_K_GEOMETRY,
     SDB_SLOT_COUNT = SDB_K_GEOMETRY + 7
@@ -101,6 +103,9 @@ typedef struct sdb_cbor_state {
 
 /* core.cbor_encode(value) -> string | nil, message, path */
 int sdb_cbor_encode(lua_State *L);
+/* core.cbor_encode_rows(rows, first, count, max_bytes) -> Encoded, n, size | nil, 0, row size
+ * | false, message, path (see lua/surrealdb/cbor.lua) */
+int sdb_cbor_encode_rows(lua_State *L);
 /* core.cbor_decode(string) -> value | nil, message, offset */
 int sdb_cbor_decode(lua_State *L);
 /* Checks that cbor_configure ran; returns the state. */

@@ -27,6 +27,7 @@ static const struct {
     {SDB_SET, "Set", LUA_TTABLE},
     {SDB_BYTES, "Bytes", LUA_TTABLE},
     {SDB_TAGGED, "Tagged", LUA_TTABLE},
+    {SDB_ENCODED, "Encoded", LUA_TTABLE},
     {SDB_PARSE_RECORD_ID, "parse_record_id", LUA_TFUNCTION},
     {SDB_PARSE_DATETIME, "parse_datetime", LUA_TFUNCTION},
     {SDB_PARSE_DURATION, "parse_duration", LUA_TFUNCTION},
@@ -53,6 +54,7 @@ static const struct {
     {SDB_K_KEY, "key"},
     {SDB_K_DATA, "data"},
     {SDB_K_TAG, "tag"},
+    {SDB_K_BYTES, "bytes"},
     {SDB_K_GEOMETRY + 0, "Point"},
     {SDB_K_GEOMETRY + 1, "LineString"},
     {SDB_K_GEOMETRY + 2, "Polygon"},
@@ -104,6 +106,7 @@ void sdb_cbor_register(lua_State *L)
     static const luaL_Reg functions[] = {
         {"cbor_configure", cbor_configure},
         {"cbor_encode", sdb_cbor_encode},
+        {"cbor_encode_rows", sdb_cbor_encode_rows},
         {"cbor_decode", sdb_cbor_decode},
         {NULL, NULL},
     };

@@ -10,6 +10,9 @@
  * lua_next yields them, and the item count is patched into the head afterwards. A table whose
  * keys do not come out as 1, 2, 3, ... (items stored in the hash part, or an error) takes a slower
  * path that checks every key first.
+ *
+ * encode_rows writes a batch of rows as one array the same way, measuring each row as it goes, so a
+ * caller can split a bulk insert by encoded size without encoding anything twice.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -790,6 +793,24 @@ static int encode_typed(encoder *e, int t, int kind)
         }
         return encode_field(e, t, SDB_K_VALUE, "value");
     }
+    case SDB_ENCODED: {
+        /* One CBOR item the codec made (encode_rows): written as it is, never looked into. */
+        size_t n = 0;
+        const char *s = NULL;
+        if (get_field(e, t, SDB_K_BYTES) == LUA_TSTRING) {
+            s = lua_tolstring(L, -1, &n);
+        }
+        if (n == 0) {
+            return fail(e, "cbor.Encoded field 'bytes' must be a non-empty string, got %s",
+                        s ? "an empty string" : luaL_typename(L, -1));
+        }
+        if (sdb_buffer_reserve(e->b, n)) {
+            return oom(e);
+        }
+        sdb_buffer_put_mem(e->b, s, n);
+        lua_pop(L, 1);
+        return 0;
+    }
     default:
         return encode_plain(e, t, kind);
     }
@@ -854,37 +875,149 @@ static int encode_value(encoder *e, int idx)
     }
 }
 
+/* ---- entry points ---- */
+
+/* Starts an encode into the state's reused buffer, or into a buffer of its own (pushed on the
+ * stack, freed by its __gc) when a finalizer or a parser encodes while another encode writes. */
+static void encoder_start(encoder *e, lua_State *L, sdb_cbor_state *st)
+{
+    e->L = L;
+    e->b = st->buf_busy ? sdb_buffer_push(L) : &st->buf;
+    e->b->len = 0;
+    st->buf_busy = 1;
+    e->identity = st->identity;
+    e->depth = 0;
+    e->path[0].key = NULL;
+}
+
+/* Ends the writing: the bytes stay in e->b until encoder_reset. */
+static void encoder_release(encoder *e, sdb_cbor_state *st)
+{
+    if (e->b == &st->buf) {
+        st->buf_busy = 0;
+    }
+}
+
+static void encoder_reset(encoder *e)
+{
+    sdb_buffer_reset(e->b, KEEP_BUFFER_BYTES);
+}
+
+/* Pushes the encoded bytes as a string and empties the buffer. The copy is made before the push can
+ * run the collector (and any finalizer, which may encode into the same buffer). */
+static void push_result(encoder *e)
+{
+    lua_pushlstring(e->L, (const char *)e->b->data, e->b->len);
+    encoder_reset(e);
+}
+
+/* Returns `<falsy>, message, path` for a failed encode (falsy: nil or false). */
+static int push_failure(encoder *e, int base, int falsy_is_false)
+{
+    encoder_reset(e);
+    lua_settop(e->L, base);
+    if (falsy_is_false) {
+        lua_pushboolean(e->L, 0);
+    } else {
+        lua_pushnil(e->L);
+    }
+    lua_pushstring(e->L, e->message);
+    lua_pushstring(e->L, e->where);
+    return 3;
+}
+
 int sdb_cbor_encode(lua_State *L)
 {
     sdb_cbor_state *st = sdb_cbor_checkstate(L);
     luaL_checkany(L, 1);
     lua_settop(L, 1);
-    /* A finalizer or a parser called while another encode runs gets a buffer of its own. */
-    int shared = !st->buf_busy;
-    sdb_buffer *b = shared ? &st->buf : sdb_buffer_push(L);
-    st->buf_busy = 1;
-    b->len = 0;
+    encoder e;
+    encoder_start(&e, L, st);
+    int rc = encode_value(&e, 1);
+    encoder_release(&e, st);
+    if (rc) {
+        return push_failure(&e, 1, 0);
+    }
+    push_result(&e);
+    return 1;
+}
+
+/*
+ * Encodes rows[first], rows[first + 1], ... as one array, each row once, and stops before the row
+ * that would make the array longer than max_bytes. The head is reserved for the largest count the
+ * call may reach, so patching it to the count that fitted only ever shrinks it (no allocation).
+ */
+int sdb_cbor_encode_rows(lua_State *L)
+{
+    sdb_cbor_state *st = sdb_cbor_checkstate(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_Integer first = luaL_checkinteger(L, 2);
+    lua_Integer count = luaL_checkinteger(L, 3);
+    lua_Integer max_bytes = luaL_checkinteger(L, 4);
+    lua_Integer len = (lua_Integer)lua_rawlen(L, 1);
+    luaL_argcheck(L, first >= 1, 2, "first must be at least 1");
+    luaL_argcheck(L, count >= 1, 3, "count must be at least 1");
+    luaL_argcheck(L, max_bytes >= 1, 4, "max_bytes must be at least 1");
+    luaL_argcheck(L, first <= len, 2, "first is past the last row");
+    /* The rows up to #rows (raw): count may reach beyond it. len - first cannot overflow. */
+    lua_Integer last = count - 1 > len - first ? len : first + count - 1;
+    lua_settop(L, 4);
 
     encoder e;
-    e.L = L;
-    e.b = b;
-    e.identity = st->identity;
-    e.depth = 0;
-    e.path[0].key = NULL;
-    int rc = encode_value(&e, 1);
-    if (shared) {
-        st->buf_busy = 0;
+    encoder_start(&e, L, st);
+    sdb_buffer *b = e.b;
+    size_t reserved = head_size((uint64_t)(last - first + 1));
+    size_t row_size = 0;
+    lua_Integer n = 0;
+    int rc = enter(&e, lua_topointer(L, 1));
+    if (rc == 0 && sdb_buffer_reserve(b, reserved)) {
+        rc = oom(&e);
     }
     if (rc == 0) {
-        /* The copy is made before the push can run the collector (and any finalizer). */
-        lua_pushlstring(L, (const char *)b->data, b->len);
-        sdb_buffer_reset(b, KEEP_BUFFER_BYTES);
-        return 1;
+        b->len = reserved;
+        for (lua_Integer i = first; i <= last; i++) {
+            size_t start = b->len;
+            set_path_index(&e, i);
+            lua_rawgeti(L, 1, i);
+            if (encode_value(&e, lua_gettop(L))) {
+                rc = -1;
+                break;
+            }
+            lua_pop(L, 1);
+            uint64_t items = (uint64_t)(n + 1);
+            if (head_size(items) + (b->len - reserved) > (uint64_t)max_bytes) {
+                row_size = b->len - start;
+                b->len = start;
+                break;
+            }
+            n++;
+        }
+        e.depth--;
     }
-    sdb_buffer_reset(b, KEEP_BUFFER_BYTES);
-    lua_settop(L, 1);
-    lua_pushnil(L);
-    lua_pushstring(L, e.message);
-    lua_pushstring(L, e.where);
+    if (rc == 0 && n > 0) {
+        rc = patch_head(&e, 0, reserved, 4, (uint64_t)n);
+    }
+    encoder_release(&e, st);
+    if (rc) {
+        return push_failure(&e, 4, 1);
+    }
+    if (n == 0) {
+        encoder_reset(&e);
+        lua_pushnil(L);
+        lua_pushinteger(L, 0);
+        lua_pushinteger(L, (lua_Integer)row_size);
+        return 3;
+    }
+    size_t size = b->len;
+    push_result(&e);
+    /* The cbor.Encoded object: { bytes = <the array> } */
+    lua_createtable(L, 0, 1);
+    lua_rawgeti(L, SDB_CBOR_CONFIG_UPVALUE, SDB_K_BYTES);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, -3);
+    lua_rawgeti(L, SDB_CBOR_CONFIG_UPVALUE, SDB_ENCODED);
+    lua_setmetatable(L, -2);
+    lua_pushinteger(L, n);
+    lua_pushinteger(L, (lua_Integer)size);
     return 3;
 }

@@ -19,6 +19,8 @@
 --  * RecordID (tag 8), Table (7), Uuid (37; tag 9 read), Datetime (12; tag 0 read), Duration (14;
 --    tag 13 read), Decimal (10), Range (49, bounds 50/51), Geometry (88..94), Future (15), File (55),
 --    Set (56); any other tag decodes as Tagged and encodes back identically.
+--  * `cbor.Encoded` (made by `cbor.encode_rows`) is CBOR already encoded: its bytes are written as
+--    they are wherever it stands. Decoding never makes one.
 --
 -- Decoding accepts what RFC 8949 allows and SurrealDB could send: indefinite-length arrays, maps and
 -- strings, float16/32, non-shortest heads. It rejects, as DecodeErrors naming the byte offset:
@@ -52,9 +54,36 @@ local Set = require("surrealdb.types.set")
 local Bytes = require("surrealdb.types.bytes")
 local Tagged = require("surrealdb.types.tagged")
 
-local cbor_encode, cbor_decode = core.cbor_encode, core.cbor_decode
+local cbor_encode, cbor_encode_rows, cbor_decode = core.cbor_encode, core.cbor_encode_rows, core.cbor_decode
 
 local cbor = {}
+
+--- CBOR already encoded, written verbatim where it stands in a value.
+-- An instance is `{ bytes = string }`, the bytes of exactly one CBOR item. Only the codec makes them
+-- (`cbor.encode_rows`), so the bytes are known to be valid; there is no public constructor, and
+-- the fields are not to be changed. `#encoded` is the number of bytes; `tostring` gives
+-- `cbor.Encoded(N bytes)`.
+-- @table Encoded
+-- @usage
+-- local batch = cbor.encode_rows(rows, 1, #rows, 1024 * 1024)
+-- local request = cbor.encode({ rows = batch }) -- the array of rows, not encoded again
+-- print(batch, #batch) --> cbor.Encoded(5123 bytes)  5123
+local Encoded = { __name = "surrealdb.cbor.Encoded" }
+cbor.Encoded = Encoded
+
+--- `cbor.Encoded(N bytes)`.
+-- @treturn string
+-- @usage print(batch) --> cbor.Encoded(5123 bytes)
+function Encoded.__tostring(encoded)
+  return "cbor.Encoded(" .. #encoded.bytes .. " bytes)"
+end
+
+--- The number of bytes.
+-- @treturn integer
+-- @usage assert(#batch == #batch.bytes)
+function Encoded.__len(encoded)
+  return #encoded.bytes
+end
 
 core.cbor_configure({
   null = null.null,
@@ -74,6 +103,7 @@ core.cbor_configure({
   Set = Set,
   Bytes = Bytes,
   Tagged = Tagged,
+  Encoded = Encoded,
   parse_record_id = function(s) return RecordID.parse(s) end,
   parse_datetime = function(s) return Datetime.parse(s) end,
   parse_duration = function(s) return Duration.parse(s) end,
@@ -93,6 +123,68 @@ function cbor.encode(value)
     errors.raise("EncodeError", message, { path = path }, 2)
   end
   return bytes
+end
+
+local function check_integer(name, value, min)
+  local i = math.type(value) and math.tointeger(value)
+  if i == nil or i < min then
+    errors.raise("ValidationError", "cbor.encode_rows: " .. name .. " must be an integer of at least " .. min
+      .. ", got " .. (type(value) == "number" and tostring(value) or type(value)), { details = { [name] = value } }, 3)
+  end
+  return i
+end
+
+--- Encode a run of rows as one CBOR array, as many as fit in a byte budget.
+-- Encodes `rows[first]`, `rows[first + 1]`, ... (at most `count` rows, and none past `#rows`: a
+-- `count` that reaches beyond the end stops at the last row) as one CBOR array, each row once, and
+-- stops before the row that would make the whole array, head included, longer than `max_bytes`.
+-- The bytes are those `cbor.encode(surrealdb.array({ rows[first], ..., rows[first + n - 1] }))`
+-- gives. Rows are read raw (`rawget`, `rawlen`). The row after the last one that fits is encoded
+-- too, to learn that it does not fit: an EncodeError of that row is raised by this call.
+-- @tparam table rows an array of rows (any values `cbor.encode` takes, typically tables)
+-- @tparam integer first the index of the first row, from 1 to `#rows`
+-- @tparam integer count how many rows at most, at least 1
+-- @tparam integer max_bytes the largest array to make, in bytes, at least 1 (`math.maxinteger` for
+-- no limit)
+-- @return[1] `cbor.Encoded`, the array of the `n` rows that fit
+-- @treturn[1] integer `n`, at least 1: the rows `first .. first + n - 1` are in it
+-- @treturn[1] integer the array's size in bytes (`#encoded`, at most `max_bytes`)
+-- @return[2] nil when `rows[first]` alone does not fit (an array of it would be longer than
+-- `max_bytes`)
+-- @treturn[2] integer 0
+-- @treturn[2] integer the size of `rows[first]` encoded alone (without the array head)
+-- @raise EncodeError when a row cannot be encoded (`err.path` names it by its index in `rows`, such
+-- as `$[1234].name`); ValidationError for bad arguments
+-- @usage
+-- -- a bulk insert in requests of at most 4 MiB each
+-- local first = 1
+-- while first <= #rows do
+--   local batch, n, size = cbor.encode_rows(rows, first, 1000, 4 * 1024 * 1024)
+--   if batch then
+--     db:query("INSERT INTO person $rows", { rows = batch })
+--   else
+--     print(("row %d is too large (%d bytes)"):format(first, size))
+--     n = 1
+--   end
+--   first = first + n
+-- end
+function cbor.encode_rows(rows, first, count, max_bytes)
+  if type(rows) ~= "table" then
+    errors.raise("ValidationError", "cbor.encode_rows: rows must be a table (an array of rows), got " .. type(rows),
+      nil, 2)
+  end
+  first = check_integer("first", first, 1)
+  count = check_integer("count", count, 1)
+  max_bytes = check_integer("max_bytes", max_bytes, 1)
+  if first > rawlen(rows) then
+    errors.raise("ValidationError", "cbor.encode_rows: first (" .. first .. ") is past the last row (#rows is "
+      .. rawlen(rows) .. ")", { details = { first = first } }, 2)
+  end
+  local encoded, n, size = cbor_encode_rows(rows, first, count, max_bytes)
+  if encoded == false then
+    errors.raise("EncodeError", n, { path = size }, 2)
+  end
+  return encoded, n, size
 end
 
 --- Decode CBOR bytes into a Lua value.
