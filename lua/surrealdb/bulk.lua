@@ -95,6 +95,15 @@ local KINDS = {
   },
 }
 
+--- The statement a batch of `kind` is sent as, with `$sdb_table` (a Table) and `$sdb_rows` (the rows) bound.
+-- @tparam string kind `"insert"`, `"upsert"`, `"update"`, `"delete"` or `"relate"`
+-- @tparam[opt="none"] string returning `"none"`, `"ids"` or `"full"`
+-- @treturn string SurrealQL
+-- @usage print(Bulk.statement("insert")) --> INSERT INTO $sdb_table $sdb_rows RETURN NONE
+function Bulk.statement(kind, returning)
+  return KINDS[kind].sql(returning or "none")
+end
+
 local function invalid(message, level)
   errors.raise("ValidationError", message, nil, (level or 1) + 1)
 end
