@@ -206,7 +206,8 @@ function Pool:call(method, params, timeout, extra, member)
 end
 
 --- Send a session change (`use`, `let`, `authenticate`, ...) to every open WebSocket connection at once.
--- Connections opening or reopening get it through the replay. Raises the first failure.
+-- Connections opening or reopening get it through the replay, and so does one that is lost while it is
+-- sent. Raises the first refusal of the server.
 -- @tparam string method
 -- @tparam table params
 -- @tparam number timeout seconds
@@ -214,10 +215,18 @@ end
 -- @usage pool:broadcast("let", { "x", 1 }, 30)
 function Pool:broadcast(method, params, timeout, except)
   self.version = self.version + 1
-  local calls = {}
+  local calls, refused = {}, nil
   for _, member in ipairs(self.members) do
     if member.state == "open" and member ~= except then
-      calls[#calls + 1] = function() return member.transport:call(method, params, nil, timeout) end
+      calls[#calls + 1] = function()
+        local ok, err = pcall(member.transport.call, member.transport, method, params, nil, timeout)
+        if ok then return end
+        if errors.is(err, "ConnectionError") or errors.is(err, "TimeoutError") then
+          member:lost_connection(err)
+        else
+          refused = refused or err
+        end
+      end
     end
   end
   if #calls == 1 then
@@ -225,6 +234,7 @@ function Pool:broadcast(method, params, timeout, except)
   elseif #calls > 1 then
     runtime.gather(calls)
   end
+  if refused then error(refused, 0) end
 end
 
 --- Note that the session state changed without a call (HTTP keeps it in the client only).
@@ -386,7 +396,14 @@ function Member:lost_connection(err)
     return
   end
   if was_open then log.write("debug", ("connection to %s lost: %s"):format(self.url, tostring(err.message))) end
-  runtime.spawn(function() self:recover(err) end)
+  -- One recovery at a time: a connection lost again while it is being reopened goes on with the same one.
+  if not self.recovering then
+    self.recovering = true
+    runtime.spawn(function()
+      self:recover(err)
+      self.recovering = nil
+    end)
+  end
 end
 
 -- Reopen (WebSocket) or re-check (HTTP) with backoff until it works or the attempts run out.
@@ -407,13 +424,14 @@ function Member:recover(cause)
         pool:wake()
       end
     end
-    if ok then
+    if ok and self.state == "open" then
       pool.reconnects = pool.reconnects + 1
       return
+    elseif not ok then
+      if self.state == "opening" then self.state = "recovering" end
+      last = err
+      if options.attempts and attempt >= options.attempts then break end
     end
-    self.state = "recovering"
-    last = err
-    if options.attempts and attempt >= options.attempts then break end
   end
   if not pool.closed and self.state == "recovering" then
     self:fail(errors.new("ConnectionError",
