@@ -190,7 +190,8 @@ describe("orm.fields options", function()
   end)
 
   it("takes readonly, unique, description, auto_now and auto_now_add, and refuses the wrong kinds", function()
-    local field = f.DateTime{ readonly = true, unique = true, description = "when", auto_now = true, auto_now_add = true }
+    local field = f.DateTime{ readonly = true, unique = true, description = "when", auto_now = true,
+      auto_now_add = true }
     assert.is_true(field.readonly and field.unique and field.auto_now and field.auto_now_add)
     helper.raises(function() f.String{ auto_now = true } end, "unknown option auto_now", "ModelError")
     helper.raises(function() f.String{ required = "yes" } end, "option required must be true or false", "ModelError")
