@@ -60,7 +60,8 @@ describe("orm.model (unit)", function()
   end)
 
   it("save sends only the changed fields as a merge, and nothing when nothing changed", function()
-    local p = Person:from_table{ id = ann_id, name = "Ann", age = 30, tags = { "a" }, address = { city = "P", zip = "1" } }
+    local p = Person:from_table{ id = ann_id, name = "Ann", age = 30, tags = { "a" },
+      address = { city = "P", zip = "1" } }
     p:save()
     assert.are.equal(0, #db.calls)
     p.age = 31
@@ -263,12 +264,12 @@ describe("orm.model against the engine #integration", function()
       before_save = function(r) calls[#calls + 1] = "before_save " .. tostring(r.name) end,
       after_save = function(r) calls[#calls + 1] = "after_save " .. tostring(r.id ~= nil) end,
     })
-    function Audited:before_delete() calls[#calls + 1] = "before_delete" end
-    function Audited:after_delete() calls[#calls + 1] = "after_delete" end
+    function Audited.before_delete() calls[#calls + 1] = "before_delete" end
+    function Audited.after_delete() calls[#calls + 1] = "after_delete" end
     local a = Audited:create{ name = "x" }
     a:delete()
     assert.are.same({ "before_save x", "after_save true", "before_delete", "after_delete" }, calls)
-    function Audited:before_save() error(errors.new("ValidationError", "no saving today")) end
+    function Audited.before_save() error(errors.new("ValidationError", "no saving today")) end
     helper.raises(function() Audited:create{ name = "y" } end, "no saving today")
     assert.are.equal(0, Audited:query():count())
   end)

@@ -649,6 +649,21 @@ local function merge_value(new, old)
   return out
 end
 
+-- Set the DateTime fields that ask for it to now: `auto_now` always, `auto_now_add` when the
+-- record is being created and has no value. Returns the names set.
+local function stamp(record, m, creating)
+  local now, names = nil, {}
+  for _, key in ipairs(m.field_names) do
+    local field = m.fields[key]
+    if field.auto_now or (field.auto_now_add and creating and current(record, key) == nil) then
+      now = now or types.Datetime.now()
+      record[key] = now
+      names[#names + 1] = key
+    end
+  end
+  return names
+end
+
 local function run_hook(record, m, name)
   local hook = rawget(m, name)
   if hook then hook(record) end
@@ -673,16 +688,8 @@ function Record:save()
       return self
     end
   end
-  -- Timestamps, for DateTime fields that ask for them.
-  local now
-  for _, key in ipairs(m.field_names) do
-    local field = m.fields[key]
-    if field.auto_now or (field.auto_now_add and not saved and current(self, key) == nil) then
-      now = now or types.Datetime.now()
-      self[key] = now
-      if saved then changed[#changed + 1] = key end
-    end
-  end
+  local stamped = stamp(self, m, not saved)
+  if saved then table.move(stamped, 1, #stamped, #changed + 1, changed) end
   if saved then
     local reasons
     for _, key in ipairs(changed) do
@@ -792,21 +799,13 @@ function Model:bulk_insert(rows, opts)
   if type(db.bulk) ~= "function" then
     model_error(("%s:bulk_insert needs db:bulk (surrealdb.bulk), which this client does not have"):format(self.name), 2)
   end
-  local now
   local checked, all_reasons, per_row = types.array(), nil, nil
   for i = 1, #rows do
     local ok, result = pcall(build, self, rows[i], false, "bulk_insert")
     local values
     if ok then
       local record = result
-      for _, key in ipairs(self.field_names) do
-        if self.fields[key].auto_now_add or self.fields[key].auto_now then
-          if current(record, key) == nil then
-            now = now or types.Datetime.now()
-            rawget(record, VALUES)[key] = now
-          end
-        end
-      end
+      stamp(record, self, true)
       ok, result = pcall(checked_values, record, self, 1)
       values = ok and result
       local id = values and rawget(record, VALUES).id
@@ -876,7 +875,8 @@ function Record:relate(edge, target, data)
     errors.raise("ValidationError", ("relate: %s goes to %s records, not to %s"):format(Edge.name, spec.to.table,
       tostring(to)), nil, 2)
   end
-  local record = Edge:new(data)
+  local record = build(Edge, data, false, "relate")
+  stamp(record, Edge, true)
   local values = checked_values(record, Edge, 2)
   local sql = "RELATE ONLY $from->" .. query.table_text(Edge.table_value) .. "->$to CONTENT $data"
   local row = client_of(Edge):query(sql, { from = from, to = to, data = values })

@@ -338,9 +338,10 @@ local function remove_statement(kind, name, table_text)
   return ("REMOVE %s %s ON %s"):format(kind:upper(), name_text(name), table_text)
 end
 
--- Names the database defines by itself for the items of array and set fields (`tags.*`).
+-- Names the database defines by itself: the items of array and set fields (`tags.*`), an edge's
+-- `in` and `out`.
 local function implied_fields(m)
-  local implied = {}
+  local implied = m.edge and { ["in"] = true, out = true } or {}
   walk(m.fields, "", function(path, field)
     if field.type_name == "Array" or field.type_name == "Set" then
       implied[path .. ".*"] = true
@@ -356,7 +357,8 @@ end
 -- name =, statement =, reverse = }`: `statement` is the SurrealQL to run, `reverse` the one that
 -- undoes it (from the database's own definition for alterations and removals). Run the statements
 -- in the order given, the reverses in the opposite order. Removals are fields and indexes the
--- database has and the model does not (the database's own `tags.*` of array fields aside);
+-- database has and the model does not (the database's own `tags.*` of array fields and `in`/`out`
+-- of edges aside);
 -- permissions are not compared. An empty list means the database is in line.
 -- @param db a client
 -- @tparam table models an array of models
