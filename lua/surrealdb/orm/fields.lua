@@ -627,6 +627,14 @@ function Field:db_type()
   return self.kind_spec.db_type(self)
 end
 
+--- Whether values read from the database are always of the field's Lua type already (String,
+-- Bool, Number, Any), so reading them needs no conversion.
+-- @treturn boolean
+-- @usage if not field:reads_as_is() then value = field:from_db(value) end
+function Field:reads_as_is()
+  return self.kind_spec.read == identity
+end
+
 --- Whether the field holds a table whose contents may change in place (Array, Set, Object, Any).
 -- @treturn boolean
 -- @usage if field:is_container() then ... end

@@ -235,9 +235,10 @@ function model.new(name, defs, options)
   local names = {}
   for key in pairs(defs) do names[#names + 1] = key end
   table.sort(names)
-  local containers = {}
+  local containers, readers = {}, {}
   for _, key in ipairs(names) do
     if defs[key]:is_container() then containers[#containers + 1] = key end
+    if defs[key]:reads_as_is() == false then readers[#readers + 1] = key end
   end
   local m = setmetatable({
     name = name,
@@ -246,6 +247,7 @@ function model.new(name, defs, options)
     fields = defs,
     field_names = names,
     container_names = containers,
+    readers = readers,
     db = options.db,
     strict = options.strict ~= false,
     description = options.description,
@@ -295,13 +297,21 @@ local function snapshot(m, values)
   return copy
 end
 
+-- Convert a row's values as the database returns them to the fields' Lua types, in place: only
+-- the fields whose values may need it (`m.readers`; strings, booleans, numbers and Any never do).
+local function convert_row(m, row)
+  local readers = m.readers
+  for i = 1, #readers do
+    local key = readers[i]
+    local value = row[key]
+    if value ~= nil then row[key] = m.fields[key]:from_db(value) end
+  end
+  return row
+end
+
 -- Fill a record's values from a record as the database returns it (the table is taken over).
 local function load(record, m, row)
-  local defs = m.fields
-  for key, value in pairs(row) do
-    local field = defs[key]
-    if field then row[key] = field:from_db(value) end
-  end
+  convert_row(m, row)
   rawset(record, VALUES, row)
   rawset(record, CHANGES, nil)
   rawset(record, SNAPSHOT, snapshot(m, row))
@@ -328,9 +338,11 @@ function Model:from_table(row)
   return load(setmetatable({}, self.record_mt), self, copy_table(row))
 end
 
--- A record from a row the caller no longer uses.
+-- A record from a row the caller no longer uses (the path of every record read by a query).
 local function adopt(m, row)
-  return load(setmetatable({}, m.record_mt), m, row)
+  convert_row(m, row)
+  local copy = #m.container_names > 0 and snapshot(m, row) or nil
+  return setmetatable({ [VALUES] = row, [SNAPSHOT] = copy, [SAVED] = row.id ~= nil }, m.record_mt)
 end
 
 --- A new record, not saved yet: the given values, and each missing field's default.
