@@ -114,6 +114,16 @@ describe("orm.model (unit)", function()
     assert.are.equal(1, l.extra)
   end)
 
+  it("a changed readonly field is listed with the other failing fields", function()
+    local Coded = orm.model("coded", { code = f.String{ readonly = true }, n = f.Int() }, { db = db })
+    local c = Coded:from_table{ id = types.RecordID("coded", 1), code = "a", n = 1 }
+    c.code, c.n = "b", "x"
+    local err = helper.raises(function() c:save() end, "coded: 2 invalid fields")
+    assert.are.same({ code = "is read-only once the record is saved", n = "must be an integer, got a string" },
+      err.fields)
+    assert.are.equal(0, #db.calls)
+  end)
+
   it("the id of a saved record cannot change", function()
     local p = Person:from_table{ id = ann_id, name = "Ann" }
     helper.raises(function() p.id = types.RecordID("person", "bob") end, "cannot change", "ModelError")

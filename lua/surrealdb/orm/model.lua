@@ -618,9 +618,10 @@ local function current_keys(record)
   return keys
 end
 
--- Check every field of a record; return the values to send, or raise one ValidationError.
-local function checked_values(record, m, level, extra)
-  local out, reasons = {}, nil
+-- Check every field of a record; return the values to send, or raise one ValidationError (with
+-- the reasons already found in `reasons`, if any).
+local function checked_values(record, m, level, extra, reasons)
+  local out = {}
   local defs = m.fields
   for _, key in ipairs(m.field_names) do
     local ok, result = defs[key]:check(current(record, key))
@@ -702,18 +703,17 @@ function Record:save()
   end
   local stamped = stamp(self, m, not saved)
   if saved then table.move(stamped, 1, #stamped, #changed + 1, changed) end
+  local readonly
   if saved then
-    local reasons
     for _, key in ipairs(changed) do
       local field = m.fields[key]
       if field and field.readonly then
-        reasons = reasons or {}
-        reasons[key] = "is read-only once the record is saved"
+        readonly = readonly or {}
+        readonly[key] = "is read-only once the record is saved"
       end
     end
-    if reasons then validation_error(m.name, reasons, 2) end
   end
-  local values = checked_values(self, m, 2)
+  local values = checked_values(self, m, 2, nil, readonly)
   local result
   if saved then
     local copy = rawget(self, SNAPSHOT)
