@@ -9,7 +9,10 @@
 --   the lookups such as `age__gte` and the SurrealQL of each)
 -- * `orm.query(db, table)` — immutable, chainable query sets (`surrealdb.orm.query`)
 -- * `orm.helpers(db)` — one-call CRUD (`surrealdb.orm.helpers`)
--- * `orm.model` — models, built on query sets (`surrealdb.orm.model`, to come)
+-- * `orm.model`, `orm.edge` — models and graph edges, built on query sets (`surrealdb.orm.model`,
+--   fields in `surrealdb.orm.fields`)
+-- * `orm.diff_schema(db, models)` — what a database lacks of the models' schemas
+--   (`surrealdb.orm.schema`)
 --
 -- @module surrealdb.orm
 -- @usage
@@ -22,6 +25,8 @@
 local filter = require("surrealdb.orm.filter")
 local query = require("surrealdb.orm.query")
 local helpers = require("surrealdb.orm.helpers")
+local model = require("surrealdb.orm.model")
+local schema = require("surrealdb.orm.schema")
 
 local orm = {}
 
@@ -47,7 +52,29 @@ orm.query = query.new
 -- @usage local h = orm.helpers(db); local ann = h:insert_one("person", { name = "Ann" })
 orm.helpers = helpers.new
 
--- Models (`orm.model`) come with the models part of the ORM issue, in surrealdb/orm/model.lua;
--- they are built on `orm.query` and `orm.Q` and are exported from here.
+--- Make a model of a table (see `surrealdb.orm.model`; fields are in `surrealdb.orm.fields`).
+-- @function model
+-- @tparam string name the table
+-- @tparam table fields field name to field
+-- @tparam[opt] table options `db`, `strict`, `description`, hooks
+-- @return a Model
+-- @usage local Person = orm.model("person", { name = f.String{ required = true } }, { db = db })
+orm.model = model.new
+
+--- Make a graph edge: a model of a relation table (see `surrealdb.orm.model.edge`).
+-- @function edge
+-- @tparam string name the edge table
+-- @tparam table spec `from`, `to` (models), options and the edge's fields
+-- @return an edge Model
+-- @usage local Likes = orm.edge("likes", { from = Person, to = Post, weight = f.Int() })
+orm.edge = model.edge
+
+--- The changes that bring a database in line with models (see `surrealdb.orm.schema.diff`).
+-- @function diff_schema
+-- @param db a client
+-- @tparam table models an array of models
+-- @treturn table an array of `{ action, kind, table, name, statement, reverse }`
+-- @usage for _, c in ipairs(orm.diff_schema(db, { Person })) do print(c.statement) end
+orm.diff_schema = schema.diff
 
 return orm
