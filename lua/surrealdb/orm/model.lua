@@ -819,9 +819,11 @@ function Model:bulk_insert(rows, opts)
       local record = result
       stamp(record, self, true)
       ok, result = pcall(checked_values, record, self, 1)
-      values = ok and result
-      local id = values and rawget(record, VALUES).id
-      if id ~= nil then values.id = record_id(self, id, "bulk_insert") end
+      if ok then
+        values = result
+        local id = rawget(record, VALUES).id
+        if id ~= nil then values.id = record_id(self, id, "bulk_insert") end
+      end
     end
     if not ok then
       if not errors.is(result, "ValidationError") or result.fields == nil then error(result, 0) end
