@@ -117,6 +117,14 @@ end
 
 local kinds = {}
 
+-- The kind of a value type with a class of its own: `convert` takes it (or its text), values read
+-- from the database that cannot be converted are kept as they came; `traits` such as `ordered`.
+local function class_kind(db_type, convert, traits)
+  local kind = { db_type = function() return db_type end, convert = convert, read = lenient(convert) }
+  for k, v in pairs(traits or {}) do kind[k] = v end
+  return kind
+end
+
 kinds.String = {
   db_type = function() return "string" end,
   convert = function(_, v)
@@ -179,37 +187,12 @@ local function to_decimal(_, v)
   return expect("a decimal (a Decimal, its text or a number)")(v)
 end
 
-kinds.Decimal = {
-  db_type = function() return "decimal" end,
-  convert = to_decimal,
-  read = lenient(to_decimal),
-  ordered = true,
-}
-
-local to_datetime = typed_or_text(types.Datetime, types.Datetime.parse, "a datetime (a Datetime or RFC 3339 text)")
-kinds.DateTime = {
-  db_type = function() return "datetime" end,
-  convert = to_datetime,
-  read = lenient(to_datetime),
-  ordered = true,
-  time = true,
-}
-
-local to_duration = typed_or_text(types.Duration, types.Duration.parse,
-  "a duration (a Duration or text such as \"1h30m\")")
-kinds.Duration = {
-  db_type = function() return "duration" end,
-  convert = to_duration,
-  read = lenient(to_duration),
-  ordered = true,
-}
-
-local to_uuid = typed_or_text(types.Uuid, types.Uuid.parse, "a UUID (a Uuid or its text)")
-kinds.Uuid = {
-  db_type = function() return "uuid" end,
-  convert = to_uuid,
-  read = lenient(to_uuid),
-}
+kinds.Decimal = class_kind("decimal", to_decimal, { ordered = true })
+kinds.DateTime = class_kind("datetime", typed_or_text(types.Datetime, types.Datetime.parse,
+  "a datetime (a Datetime or RFC 3339 text)"), { ordered = true, time = true })
+kinds.Duration = class_kind("duration", typed_or_text(types.Duration, types.Duration.parse,
+  "a duration (a Duration or text such as \"1h30m\")"), { ordered = true })
+kinds.Uuid = class_kind("uuid", typed_or_text(types.Uuid, types.Uuid.parse, "a UUID (a Uuid or its text)"))
 
 local function to_bytes(_, v)
   if getmetatable(v) == types.Bytes then return v end
@@ -217,11 +200,7 @@ local function to_bytes(_, v)
   return expect("bytes (a Bytes or a Lua string)")(v)
 end
 
-kinds.Bytes = {
-  db_type = function() return "bytes" end,
-  convert = to_bytes,
-  read = lenient(to_bytes),
-}
+kinds.Bytes = class_kind("bytes", to_bytes)
 
 kinds.Any = {
   db_type = function() return "any" end,

@@ -138,15 +138,7 @@ local function make_record_mt(m)
   mt.__index = function(record, key)
     local method = Record[key]
     if method ~= nil then return method end
-    local changes = rawget(record, CHANGES)
-    if changes then
-      local change = changes[key]
-      if change ~= nil then
-        if change == UNSET then return nil end
-        return change
-      end
-    end
-    local value = rawget(record, VALUES)[key]
+    local value = current(record, key)
     if value ~= nil or m.fields[key] ~= nil then return value end
     -- Methods the user defined on the model (`function Person:greet() ... end`) and hooks.
     local own = rawget(m, key)
