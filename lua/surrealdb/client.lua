@@ -104,7 +104,8 @@ end
 --   or an array of such URLs of one kind (the nodes of a cluster: the pool's connections are spread over them)
 -- @tparam[opt] table options `namespace`, `database`, `auth` (`{ username =, password = }` or `{ token = }`),
 --   `timeout` (seconds per request, default 30), `connect_timeout` (default 10), `tls` (`{ ca_file =, insecure = }`),
---   `pool` (`{ size = 1, min = 1, idle_timeout = s, health_interval = s }`: up to `size` connections, opened as
+--   `pool` (`{ size = 1, min = 1, idle_timeout = s, health_interval = s }`, with several URLs size and min default
+--   to their number: up to `size` connections, opened as
 --   calls need them; those above `min` close after `idle_timeout` idle seconds; every `health_interval` seconds
 --   each is pinged and one that fails is reopened in the background),
 --   `retry` (`{ max_retries = 3, base_delay = 0.05, max_delay = 2, jitter = true }`, or false: see `Client:call`),
@@ -117,8 +118,10 @@ function Client.connect(url, options)
   local urls, stateful = base_urls(url)
   options = options or {}
   local pool_options = merged(DEFAULT_POOL, options.pool, "pool")
-  if options.pool and options.pool.min == nil then pool_options.min = math.min(#urls, pool_options.size) end
+  -- Several URLs: at least one connection to each unless the pool is told otherwise.
+  if options.pool == nil or options.pool.size == nil then pool_options.size = math.max(pool_options.size, #urls) end
   check_count(pool_options.size, "pool.size", 1)
+  if options.pool == nil or options.pool.min == nil then pool_options.min = math.min(#urls, pool_options.size) end
   check_count(pool_options.min, "pool.min", 1)
   if pool_options.min > pool_options.size then
     errors.raise("ValidationError", ("pool.min (%d) is larger than pool.size (%d)"):format(pool_options.min,
