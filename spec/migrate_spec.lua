@@ -229,7 +229,8 @@ describe("migrate: the runner #integration", function()
   end)
 
   local function mixed_folder()
-    write(dir, "20250101000000_person.surql", "DEFINE TABLE person SCHEMAFULL;\nDEFINE FIELD name ON person TYPE string;")
+    write(dir, "20250101000000_person.surql",
+      "DEFINE TABLE person SCHEMAFULL;\nDEFINE FIELD name ON person TYPE string;")
     write(dir, "20250101000000_person.down.surql", "REMOVE TABLE person;")
     write(dir, "20250102000000_seed.lua", [[
       return {

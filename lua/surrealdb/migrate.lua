@@ -987,7 +987,8 @@ end
 function migrate.make(db, dir, name, models, options)
   options = options or {}
   check_name(name)
-  local diff = options.diff or require("surrealdb.orm").diff_schema
+  local diff = options.diff
+  if diff == nil then diff = require("surrealdb.orm").diff_schema end
   if type(diff) ~= "function" then
     invalid("make needs orm.diff_schema (the ORM's models), which this installation lacks", nil, 2)
   end
