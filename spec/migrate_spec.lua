@@ -4,7 +4,6 @@
 -- through db:bulk(). The command-line tool is in migrate_cli_spec.lua.
 local helper = require("spec.helper")
 local surrealdb = require("surrealdb")
-local errors = surrealdb.errors
 local migrate = require("surrealdb.migrate")
 local sha256 = require("surrealdb.migrate.sha256")
 local surql = require("surrealdb.migrate.surql")
