@@ -25,11 +25,12 @@ local function write(path, text)
   f:close()
 end
 
--- The shell command that runs the tool in `cwd` with `args` and extra environment `env`.
-local function command(cwd, args, env, prefix)
-  local parts = { "cd", q(cwd), "&&", "env", "-u", "SURREAL_USER", "-u", "SURREAL_PASS", "-u", "SURREAL_TOKEN" }
+-- The shell command that runs the tool in `cwd` with `args` and extra environment `env`. It starts with
+-- `env` (which changes the folder too), so the sanitizer run's wrapper can put `env -u LD_PRELOAD` before it.
+local function command(cwd, args, env, env_option)
+  local parts = { "env", "-C", q(cwd), "-u", "SURREAL_USER", "-u", "SURREAL_PASS", "-u", "SURREAL_TOKEN" }
+  if env_option then parts[#parts + 1] = env_option end
   for k, v in pairs(env or {}) do parts[#parts + 1] = k .. "=" .. q(v) end
-  if prefix then parts[#parts + 1] = prefix end
   parts[#parts + 1] = "lua5.4"
   parts[#parts + 1] = q(SCRIPT)
   for _, a in ipairs(args) do parts[#parts + 1] = q(a) end
@@ -46,10 +47,11 @@ local function run(cwd, args, env)
 end
 
 -- Start the tool in the background; returns `{ pid =, wait = function() -> output, code }`.
-local function start(cwd, args, env, prefix)
+local function start(cwd, args, env, env_option)
   local out_file = os.tmpname()
-  local pipe = assert(io.popen(("sh -c %s & echo $!"):format(q(command(cwd, args, env, prefix) .. " >" .. q(out_file)
-    .. " 2>&1; echo \"exit=$?\" >>" .. q(out_file)))))
+  local script = command(cwd, args, env, env_option) .. " >" .. q(out_file) .. " 2>&1; echo \"exit=$?\" >>"
+    .. q(out_file)
+  local pipe = assert(io.popen(("sh -c %s & echo $!"):format(q(script))))
   local sh_pid = pipe:read("l")
   pipe:close()
   local process = { sh_pid = sh_pid }
@@ -303,7 +305,7 @@ describe("surreal-migrate #integration", function()
       end }]])
     write(dir .. "/migrations/20250102000000_second.surql", "DEFINE TABLE second;")
     -- A background job ignores SIGINT; the tool gets it back as a terminal would give it.
-    local a = start(dir, { "up" }, env, "env --default-signal=INT")
+    local a = start(dir, { "up" }, env, "--default-signal=INT")
     wait_for(lock_taken, "the runner's lock")
     require("surrealdb.runtime").sleep(0.3)
     assert.is_true(os.execute("kill -INT " .. a.lua_pid()))

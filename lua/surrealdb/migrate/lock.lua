@@ -125,8 +125,8 @@ function Lock:schedule()
     if not self.held then return end
     runtime.spawn(function()
       local ok, err = pcall(self.renew, self)
-      if not ok and self.held then self.lost = err end
-      if self.held then self:schedule() end
+      if not ok and self.held then self.lost = self.lost or err end
+      if self.held and not self.lost then self:schedule() end
     end)
   end)
 end
