@@ -34,7 +34,7 @@ bench: build
 	  scripts/with-dev-server sh -c 'for b in bench/*.lua; do echo "== $$b"; lua5.4 $$b || exit 1; done'
 
 lint:
-	luacheck lua spec bench scripts/demo.lua
+	luacheck lua spec bench scripts/demo.lua scripts/surreal-migrate scripts/examples
 	clang-format --dry-run -Werror core/src/*.c core/include/*.h
 
 format:

@@ -32,4 +32,8 @@ build = {
     LUA_LUADIR = "$(LUADIR)",
     SURREALDB_WERROR = "OFF",
   },
+  install = {
+    -- The migrations tool (README, "Migrations"); LuaRocks wraps it so it finds the installed modules.
+    bin = { ["surreal-migrate"] = "scripts/surreal-migrate" },
+  },
 }

@@ -14,6 +14,8 @@
 --     │   └── EncodeError        a Lua value that CBOR cannot carry
 --     ├── ModelError
 --     ├── BulkOperationError
+--     ├── MigrationError         a migration failed, changed after it was applied, or was stopped
+--     │   └── LockError          another runner holds the migrations lock
 --     ├── ProtocolError
 --     │   └── DecodeError        bytes that are not valid CBOR of a SurrealDB value
 --     └── ServerError
@@ -35,6 +37,8 @@ local parents = {
   EncodeError = "ValidationError",
   ModelError = "SurrealError",
   BulkOperationError = "SurrealError",
+  MigrationError = "SurrealError",
+  LockError = "MigrationError",
   ProtocolError = "SurrealError",
   DecodeError = "ProtocolError",
   ServerError = "SurrealError",
