@@ -94,5 +94,118 @@ function helper.node_rows(args)
   return rows
 end
 
+--- Poll the client loop until `done()` returns true; fail after `seconds` (default 10).
+function helper.wait_until(done, seconds, what)
+  local runtime = require("surrealdb.runtime")
+  local deadline = runtime.now() + (seconds or 10)
+  while not done() do
+    assert(runtime.now() < deadline, "timed out waiting" .. (what and (" for " .. what) or ""))
+    runtime.poll(0.02)
+  end
+end
+
+--- A free TCP port on 127.0.0.1 (free when asked: a spec binds it soon after).
+function helper.free_port()
+  local pipe = assert(io.popen(helper.node_command({ "-e",
+    "const s = require('net').createServer(); s.listen(0, '127.0.0.1', () => { "
+      .. "console.log(s.address().port); s.close(); });" })))
+  local port = tonumber(pipe:read("l"))
+  pipe:close()
+  assert(port, "no free port")
+  return port
+end
+
+--- Start spec/support/fault_proxy.js in front of the server on `target_port` (default: the one of
+-- SURREAL_URL). Returns `{ port =, pid =, cut(), freeze(), down(), up(), slow(), stop() }`: each fault
+-- function signals the proxy and returns once the proxy has put the fault in place.
+-- @tparam[opt] number target_port
+-- @tparam[opt] number delay_ms the delay of the slow mode (default 300)
+function helper.fault_proxy(target_port, delay_ms)
+  target_port = target_port or tonumber(helper.server_url():match(":(%d+)"))
+  local f = assert(io.open("spec/support/fault_proxy.js", "r"))
+  local script = f:read("a")
+  f:close()
+  local args = { "-e", script, tostring(target_port), tostring(delay_ms or 300) }
+  local pipe = assert(io.popen(helper.node_command(args) .. " & echo $!"))
+  local proxy = { pid = assert(pipe:read("l")) }
+  proxy.port = tonumber(pipe:read("l"))
+  assert(proxy.port, "the fault proxy did not start")
+  local function signal(name)
+    return function()
+      assert(pipe, "the fault proxy was stopped")
+      os.execute("kill -" .. name .. " " .. proxy.pid)
+      local ack = pipe:read("l")
+      assert(ack == name, ("the fault proxy answered %s to SIG%s"):format(tostring(ack), name))
+    end
+  end
+  proxy.cut, proxy.freeze, proxy.down = signal("USR1"), signal("USR2"), signal("HUP")
+  proxy.up, proxy.slow = signal("WINCH"), signal("ALRM")
+  function proxy.stop()
+    if pipe then
+      os.execute("kill " .. proxy.pid .. " 2>/dev/null")
+      pipe:close()
+      pipe = nil
+    end
+  end
+  return proxy
+end
+
+--- Whether the process `pid` runs (a zombie does not).
+function helper.process_alive(pid)
+  local f = io.open("/proc/" .. pid .. "/stat", "r")
+  if not f then return false end
+  local stat = f:read("a")
+  f:close()
+  return stat:match("%) (%a)") ~= "Z"
+end
+
+--- Start a dev server of its own (scripts/surreal-dev-server) on `port` with the datastore `path`
+-- (such as `surrealkv:///tmp/dir`), its standard error appended to `log_file` (default: dropped).
+-- Returns `{ port =, pid =, url =, kill(signal), restart(no_wait) }`: `kill` signals it (default KILL)
+-- and waits until it is gone, `restart` starts it again on the same port and path (and with `no_wait`
+-- returns at once instead of when it listens).
+function helper.dev_server(port, path, log_file)
+  local server = { port = port, url = ("http://127.0.0.1:%d"):format(port) }
+  local pipe
+  function server.restart(no_wait)
+    assert(pipe == nil, "the dev server is running")
+    local command = helper.node_command({ "scripts/surreal-dev-server", "--bind", "127.0.0.1:" .. port,
+      "--path", path })
+    pipe = assert(io.popen(("%s 2>>%s & echo $!"):format(command, helper.shell_quote(log_file or "/dev/null"))))
+    server.pid = assert(pipe:read("l"))
+    if no_wait then return end
+    local line = pipe:read("l")
+    while line and not line:find("^listening on ") do line = pipe:read("l") end
+    assert(line, "the dev server on port " .. port .. " did not start")
+  end
+  function server.kill(signal)
+    if pipe == nil then return end
+    os.execute(("kill -%s %s 2>/dev/null"):format(signal or "KILL", server.pid))
+    -- Wait until the process is gone (its datastore lock and port are free then).
+    for _ = 1, 200 do
+      if not helper.process_alive(server.pid) then break end
+      os.execute("sleep 0.05")
+    end
+    assert(not helper.process_alive(server.pid), "the dev server " .. server.pid .. " did not stop")
+    pipe:close()
+    pipe = nil
+  end
+  server.restart()
+  return server
+end
+
+--- A fresh directory under /tmp; removed by `helper.remove_dir`.
+function helper.temp_dir(prefix)
+  local pipe = assert(io.popen("mktemp -d -t " .. helper.shell_quote((prefix or "spec") .. ".XXXXXX")))
+  local dir = pipe:read("l")
+  pipe:close()
+  assert(dir and dir ~= "", "mktemp -d failed")
+  return dir
+end
+
+function helper.remove_dir(dir)
+  if dir and dir:find("^/tmp/") then os.execute("rm -rf " .. helper.shell_quote(dir)) end
+end
+
 package.loaded["spec.helper"] = helper
 return helper
