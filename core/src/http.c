@@ -28,9 +28,31 @@ struct sdb_http_req {
     size_t max_response;
     int too_large;
     int oom;
-    sdb_event *ev; /* the completion event: its buffers collect the response */
+    int attempts;       /* how often curl was about to send the request */
+    int resend_stopped; /* curl wanted to send it again after its connection died: stopped */
+    sdb_event *ev;      /* the completion event: its buffers collect the response */
     char errbuf[CURL_ERROR_SIZE];
 };
+
+/* Called by curl right before it sends the request, on every attempt. When a reused keep-alive
+ * connection dies before the first byte of the answer, curl silently sends the request again on a
+ * fresh connection, though the server may have run it already. Whether a call may run twice is the
+ * client's rule (see Client:call), so a second attempt is stopped here and reported as a lost
+ * answer. */
+static int on_prereq(void *userp, char *primary_ip, char *local_ip, int primary_port,
+                     int local_port)
+{
+    sdb_http_req *req = userp;
+    (void)primary_ip;
+    (void)local_ip;
+    (void)primary_port;
+    (void)local_port;
+    if (req->attempts++ > 0) {
+        req->resend_stopped = 1;
+        return CURL_PREREQFUNC_ABORT;
+    }
+    return CURL_PREREQFUNC_OK;
+}
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 {
@@ -115,6 +137,8 @@ void sdb_http_done(sdb_loop *loop, CURL *easy, CURLcode result)
             sdb_event_set_error(ev, "too_large",
                                 "the response is larger than max_response (%zu bytes)",
                                 req->max_response);
+        } else if (req->resend_stopped) {
+            sdb_event_set_error(ev, "reset", "the connection closed before the answer came");
         } else if (req->oom) {
             sdb_event_set_error(ev, "internal", "out of memory while receiving the response");
         } else {
@@ -342,6 +366,8 @@ int sdb_http_request(lua_State *L)
     SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
     SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_response);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    SET(CURLOPT_PREREQFUNCTION, on_prereq);
+    SET(CURLOPT_PREREQDATA, req);
     switch (method) {
     case 0:
         SET(CURLOPT_HTTPGET, 1L);

@@ -198,8 +198,24 @@ local function retry_reason(err, safe)
   return nil
 end
 
+-- A query whose statements all failed with a retryable transaction conflict ran nothing: it may be
+-- sent again like an RPC-level conflict. Returns that conflict as an error object, or nil.
+local function statement_conflict(raw)
+  if type(raw) ~= "table" or #raw == 0 then return nil end
+  local first
+  for i, statement in ipairs(raw) do
+    if type(statement) ~= "table" or statement.status == "OK" then return nil end
+    local err = errors.new("QueryError", ("statement %d failed: %s"):format(i, tostring(statement.result)),
+      { kind = statement.kind, details = statement.details, statement = i, results = raw })
+    if not errors.is_retryable_conflict(err) then return nil end
+    err.retryable = true
+    first = first or err
+  end
+  return first
+end
+
 -- The error a call ends with after `attempts` tries: the last one, with the earlier ones as its cause.
-local function final_error(err, attempts, previous, method, safe)
+local function final_error(err, attempts, previous, method, safe, retrying)
   if type(err) ~= "table" or getmetatable(err) == nil then return err end
   local fields = {}
   for k, v in pairs(err) do fields[k] = v end
@@ -210,8 +226,11 @@ local function final_error(err, attempts, previous, method, safe)
   if not safe and err.sent ~= false and (errors.is(err, "ConnectionError") or errors.is(err, "TimeoutError"))
     and not err.final then
     fields.outcome = "unknown"
-    message = message .. (": %s was sent, so it may or may not have been applied; it was not sent again because it "
-      .. "is not idempotent (mark a query idempotent = true to allow that)"):format(method)
+    message = message .. (": %s was sent, so it may or may not have been applied"):format(method)
+    if retrying then
+      message = message .. "; it was not sent again because it is not idempotent (mark a query idempotent = true "
+        .. "to allow that)"
+    end
   end
   if attempts > 1 then message = ("%s (after %d attempts)"):format(message, attempts) end
   return errors.new(err.name, message, fields)
@@ -248,16 +267,20 @@ function Client:call(method, params, timeout, extra, flags)
   while true do
     attempt = attempt + 1
     local ok, result = pcall(self.pool.call, self.pool, method, params, timeout, extra, member)
+    if ok and method == "query" then
+      local conflict = statement_conflict(result)
+      if conflict then ok, result = false, conflict end
+    end
     if ok then return result end
     local reason = retry and member == nil and not self.closed and retry_reason(result, safe)
     if not reason or attempt > retry.max_retries then
-      error(final_error(result, attempt, previous, method, safe), 0)
+      error(final_error(result, attempt, previous, method, safe, retry ~= nil), 0)
     end
     local delay = math.min(retry.base_delay * 2 ^ (attempt - 1), retry.max_delay)
     if retry.jitter then delay = delay * (0.5 + 0.5 * math.random()) end
     log.write("debug", ("retrying %s in %.3f s (attempt %d of %d): %s: %s"):format(method, delay, attempt + 1,
       retry.max_retries + 1, reason, tostring(result.message)))
-    previous = final_error(result, attempt, previous, method, true)
+    previous = final_error(result, attempt, previous, method, true, true)
     runtime.sleep(delay)
   end
 end

@@ -191,7 +191,9 @@ function Pool:call(method, params, timeout, extra, member)
   member.last_used = started
   local ok, result = pcall(member.transport.call, member.transport, method, params, self.client.state, left, extra)
   member.in_flight = member.in_flight - 1
-  if ok and member.state == "recovering" then
+  -- Over HTTP an answer proves the server is back; over WebSocket the transport may have dropped
+  -- after this answer came, and its recovery must go on.
+  if ok and member.state == "recovering" and not self.stateful then
     member.state = "open"
     self:wake()
   end
@@ -203,6 +205,17 @@ function Pool:call(method, params, timeout, extra, member)
     error(result, 0)
   end
   return result, member
+end
+
+-- A session call on one connection. A retryable transaction conflict (several sessions creating a
+-- brand-new namespace or database at once) is sent again: a session call changes nothing else.
+local function session_call(transport, method, params, timeout)
+  for attempt = 1, 5 do
+    local ok, result = pcall(transport.call, transport, method, params, nil, timeout)
+    if ok then return result end
+    if attempt == 5 or not (type(result) == "table" and result.retryable) then error(result, 0) end
+    runtime.sleep(0.01 * 2 ^ attempt * math.random())
+  end
 end
 
 --- Send a session change (`use`, `let`, `authenticate`, ...) to every open WebSocket connection at once.
@@ -219,7 +232,7 @@ function Pool:broadcast(method, params, timeout, except)
   for _, member in ipairs(self.members) do
     if member.state == "open" and member ~= except then
       calls[#calls + 1] = function()
-        local ok, err = pcall(member.transport.call, member.transport, method, params, nil, timeout)
+        local ok, err = pcall(session_call, member.transport, method, params, timeout)
         if ok then return end
         if errors.is(err, "ConnectionError") or errors.is(err, "TimeoutError") then
           member:lost_connection(err)
@@ -329,6 +342,7 @@ function Member:open()
     options.on_drop = function(err) self:lost_connection(err) end
     local transport = require("surrealdb.transport.ws").new(self.url, options)
     self.transport = transport
+    self.version = -1 -- a new server session holds none of the state yet: replay all of it
     local ok, err = pcall(self.replay, self)
     if not ok then
       transport:close()
@@ -353,7 +367,7 @@ function Member:replay()
     self.version = pool.version
     local state = client.state
     if state.namespace or state.database then
-      transport:call("use", { state.namespace or types.NONE, state.database or types.NONE }, nil, timeout)
+      session_call(transport, "use", { state.namespace or types.NONE, state.database or types.NONE }, timeout)
     end
     if state.token then transport:call("authenticate", { state.token }, nil, timeout) end
     for name, value in pairs(state.vars) do transport:call("let", { name, value }, nil, timeout) end
