@@ -9,12 +9,6 @@ local runtime = require("surrealdb.runtime")
 
 local FAST_RECONNECT = { delay = 0.05, max_delay = 0.25 }
 
-local run_id = 0
-local function fresh_name(prefix)
-  run_id = run_id + 1
-  return ("%s_%d_%d_%d"):format(prefix, os.time(), math.random(1, 1e6), run_id)
-end
-
 -- Rows numbered 1..n (field `n`), without ids; an iterator, as a large import would give them.
 local function numbered_rows(n)
   local i = 0
@@ -64,7 +58,7 @@ describe("bulk under faults #integration", function()
   for _, scheme in ipairs({ "ws", "http" }) do
     it("inserts every row exactly once through connections cut 4 times mid-bulk (" .. scheme .. ")", function()
       local proxy = helper.fault_proxy(nil, 100)
-      local database = fresh_name("bulk_cut")
+      local database = helper.fresh_name("bulk_cut")
       local observer = surrealdb.connect(direct, { namespace = "spec", database = database, timeout = 10 })
       local ok, err = pcall(function()
         observer:query("DEFINE TABLE row SCHEMALESS")
@@ -103,7 +97,7 @@ describe("bulk under faults #integration", function()
     it("reports a batch without ids cut mid-flight as an unknown outcome, and what landed (" .. scheme .. ")",
       function()
         local proxy = helper.fault_proxy()
-        local database = fresh_name("bulk_unknown")
+        local database = helper.fresh_name("bulk_unknown")
         local observer = surrealdb.connect(direct, { namespace = "spec", database = database, timeout = 10 })
         local ok, err = pcall(function()
           observer:query("DEFINE TABLE row SCHEMALESS")
@@ -213,7 +207,7 @@ describe("bulk under faults #integration", function()
 
   it("stops on Ctrl-C in a child process: BulkOperationError with cancelled, and what it says landed did",
     function()
-      local database = fresh_name("bulk_sigint")
+      local database = helper.fresh_name("bulk_sigint")
       local observer = surrealdb.connect(direct, { namespace = "spec", database = database, timeout = 10 })
       observer:query("DEFINE TABLE row SCHEMALESS")
       local script = os.tmpname()

@@ -9,8 +9,6 @@ local RecordID = surrealdb.RecordID
 local base = helper.server_url()
 local schemes = { http = base, ws = (base:gsub("^http", "ws")) }
 
-local run_id = 0
-
 local function count(db, tb)
   local rows = db:query("SELECT count() AS n FROM type::table($tb) GROUP ALL", { tb = tb })
   return rows[1] and rows[1].n or 0
@@ -55,9 +53,7 @@ for scheme, url in pairs(schemes) do
     local db
 
     before_each(function()
-      run_id = run_id + 1
-      db = surrealdb.connect(url, { namespace = "spec", database = ("bulk_%s_%d_%d"):format(scheme, os.time(), run_id),
-        timeout = 20 })
+      db = surrealdb.connect(url, { namespace = "spec", database = helper.fresh_name("bulk_" .. scheme), timeout = 20 })
       db:query("DEFINE TABLE person SCHEMALESS; DEFINE TABLE post SCHEMALESS; DEFINE TABLE likes TYPE RELATION")
     end)
 

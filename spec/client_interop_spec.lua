@@ -205,7 +205,7 @@ describe("client interop with the official JS SDK #integration", function()
     assert(f, "the surrealdb npm package is missing: run scripts/setup (npm ci in scripts/)")
     f:close()
     ws_url = helper.server_url():gsub("^http", "ws"):gsub("/+$", ""):gsub("/rpc$", "")
-    database = ("client_%d_%d"):format(os.time(), math.random(1, 1e9))
+    database = helper.fresh_name("client")
     db = surrealdb.connect(ws_url, { namespace = NAMESPACE, database = database })
     -- Our records: the corpus through `create` and through `query`, and one record per kind of id.
     db:create(RecordID("lua_create", "all"), corpus)

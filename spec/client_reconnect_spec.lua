@@ -22,7 +22,7 @@ describe("client reconnection #integration", function()
 
   before_each(function()
     proxy = helper.spawn_node(PROXY, server_port)
-    database = ("reconnect_%d_%d"):format(os.time(), math.random(1, 1e6))
+    database = helper.fresh_name("reconnect")
     observer = surrealdb.connect(direct_url, { namespace = "spec", database = database, timeout = 10 })
     observer:query("DEFINE TABLE person SCHEMALESS")
   end)

@@ -9,25 +9,13 @@ local schemes = {
   ws = (base:gsub("^http", "ws")),
 }
 
-local run_id = 0
-local function fresh_database(db)
-  run_id = run_id + 1
-  local name = ("client_%d_%d"):format(os.time(), run_id)
-  db:use("spec", name)
-  -- The first request creates the namespace and database. Many first requests at once (the
-  -- concurrency specs, over HTTP) race to create them and one may get a retryable write conflict:
-  -- create them with one request first.
-  db:query("RETURN 1")
-  return name
-end
-
 for scheme, url in pairs(schemes) do
   describe("client over " .. scheme .. " #integration", function()
     local db
 
     before_each(function()
       db = surrealdb.connect(url, { timeout = 10 })
-      fresh_database(db)
+      helper.use_fresh_database(db, "client")
     end)
 
     after_each(function()
@@ -128,7 +116,7 @@ for scheme, url in pairs(schemes) do
 
     it("switches namespace and database with use", function()
       db:create("person:ann", { name = "Ann" })
-      local other = fresh_database(db)
+      local other = helper.use_fresh_database(db, "client")
       -- SurrealDB 3 raises NotFound for a table that does not exist in this database.
       local ok, err = pcall(db.select, db, "person")
       assert.is_false(ok)
@@ -144,7 +132,7 @@ for scheme, url in pairs(schemes) do
       local sql = db:export()
       assert.matches("person", sql)
       local source = db:select("person:ann")
-      fresh_database(db)
+      helper.use_fresh_database(db, "client")
       local results = db:import(sql)
       assert.is_table(results)
       assert.are.same(source, db:select("person:ann"))
@@ -261,7 +249,7 @@ describe("client over ws only #integration", function()
   local db
   before_each(function()
     db = surrealdb.connect(schemes.ws, { timeout = 10 })
-    fresh_database(db)
+    helper.use_fresh_database(db, "client")
   end)
   after_each(function() db:close() end)
 

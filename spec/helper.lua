@@ -30,6 +30,41 @@ function helper.server_url()
   return url
 end
 
+local fresh_count = 0
+
+--- A name no other test or run uses (for a database): `prefix`, the time, a random number and a count.
+function helper.fresh_name(prefix)
+  fresh_count = fresh_count + 1
+  return ("%s_%d_%d_%d"):format(prefix, os.time(), math.random(1, 1000000), fresh_count)
+end
+
+--- Switch `db` to a fresh database (named by `helper.fresh_name(prefix)`) of the namespace "spec" and
+-- create it with one request: many first requests at once (over HTTP) race to create the namespace and
+-- database, and one may get a retryable write conflict. Returns the database's name.
+function helper.use_fresh_database(db, prefix)
+  local name = helper.fresh_name(prefix)
+  db:use("spec", name)
+  db:query("RETURN 1")
+  return name
+end
+
+--- In a describe block: one client connected for the whole block, switched to a fresh database before
+-- each test (`helper.use_fresh_database`); then `each(db)` runs, before the block's own before_each.
+function helper.client_per_block(prefix, each)
+  local busted = require("busted")
+  local db
+  busted.setup(function()
+    db = require("surrealdb").connect(helper.server_url(), { timeout = 10 })
+  end)
+  busted.teardown(function()
+    if db then db:close() end
+  end)
+  busted.before_each(function()
+    helper.use_fresh_database(db, prefix)
+    each(db)
+  end)
+end
+
 --- Quote a string for the shell.
 function helper.shell_quote(text)
   return "'" .. tostring(text):gsub("'", "'\\''") .. "'"

@@ -10,7 +10,6 @@ local ROOT = pwd:read("l")
 pwd:close()
 local SCRIPT = ROOT .. "/scripts/surreal-migrate"
 local q = helper.shell_quote
-local run_id = 0
 
 local function temp_dir()
   local path = os.tmpname()
@@ -92,9 +91,8 @@ describe("surreal-migrate #integration", function()
   local dir, env, db
 
   before_each(function()
-    run_id = run_id + 1
     dir = temp_dir()
-    env = { SURREAL_NS = "migrate_cli", SURREAL_DB = ("c_%d_%d"):format(os.time(), run_id) }
+    env = { SURREAL_NS = "migrate_cli", SURREAL_DB = helper.fresh_name("c") }
     db = surrealdb.connect(helper.server_url():gsub("^http", "ws"), { namespace = env.SURREAL_NS,
       database = env.SURREAL_DB })
   end)

@@ -176,11 +176,10 @@ end)
 
 describe("migrate: the runner #integration", function()
   local url = helper.server_url():gsub("^http", "ws")
-  local db, dir, run_id = nil, nil, 0
+  local db, dir, database
 
   local function connect(target)
-    return surrealdb.connect(target or url, { namespace = "migrate_spec",
-      database = ("m_%d_%d"):format(os.time(), run_id), timeout = 60 })
+    return surrealdb.connect(target or url, { namespace = "migrate_spec", database = database, timeout = 60 })
   end
 
   local function tables(client)
@@ -217,7 +216,7 @@ describe("migrate: the runner #integration", function()
   end
 
   before_each(function()
-    run_id = run_id + 1
+    database = helper.fresh_name("m")
     dir = temp_dir()
     db = connect()
   end)

@@ -8,12 +8,6 @@ local runtime = require("surrealdb.runtime")
 
 local FAST_RECONNECT = { delay = 0.05, max_delay = 0.2 }
 
-local run_id = 0
-local function fresh_name(prefix)
-  run_id = run_id + 1
-  return ("%s_%d_%d_%d"):format(prefix, os.time(), math.random(1, 1e6), run_id)
-end
-
 -- The debug lines of the library's logger while `fn` runs.
 local debug_lines = {}
 local function capture_log()
@@ -80,7 +74,7 @@ for _, scheme in ipairs({ "ws", "http" }) do
 
     before_each(function()
       proxy = helper.fault_proxy()
-      database = fresh_name("pool")
+      database = helper.fresh_name("pool")
       observer = surrealdb.connect(helper.server_url(), { namespace = "spec", database = database, timeout = 10 })
       observer:query("DEFINE TABLE item SCHEMALESS; DEFINE TABLE counter SCHEMALESS")
     end)
@@ -321,7 +315,7 @@ for _, scheme in ipairs({ "ws", "http" }) do
       -- "Transaction conflict ... This transaction can be retried", which must not reach the caller.
       local conflicts = 0
       for round = 1, 12 do
-        local name = fresh_name("pool_conflict")
+        local name = helper.fresh_name("pool_conflict")
         local ok, err = pcall(function()
           db = surrealdb.connect(direct_url, { namespace = "spec", database = name, timeout = 10,
             pool = { size = 4, min = 4 }, retry = { max_retries = 10 } })

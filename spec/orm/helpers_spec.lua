@@ -152,19 +152,9 @@ end)
 describe("orm helpers against the engine #integration", function()
   local surrealdb = require("surrealdb")
   local client, db, h, sent
-  local run_id = 0
 
-  setup(function()
-    client = surrealdb.connect(helper.server_url(), { timeout = 10 })
-  end)
-
-  teardown(function()
-    if client then client:close() end
-  end)
-
-  before_each(function()
-    run_id = run_id + 1
-    client:use("spec", ("orm_%d_%d_%d"):format(os.time(), math.random(1, 1000000), run_id))
+  helper.client_per_block("orm", function(shared)
+    client = shared
     sent = 0
     -- The client, counting the queries sent through it.
     db = {

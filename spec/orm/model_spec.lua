@@ -174,19 +174,9 @@ end)
 describe("orm.model against the engine #integration", function()
   local surrealdb = require("surrealdb")
   local db, Person
-  local run_id = 0
 
-  setup(function()
-    db = surrealdb.connect(helper.server_url(), { timeout = 10 })
-  end)
-
-  teardown(function()
-    if db then db:close() end
-  end)
-
-  before_each(function()
-    run_id = run_id + 1
-    db:use("spec", ("orm_model_%d_%d_%d"):format(os.time(), math.random(1, 1000000), run_id))
+  helper.client_per_block("orm_model", function(client)
+    db = client
     Person = orm.model("person", person_fields(), { db = db })
   end)
 

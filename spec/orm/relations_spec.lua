@@ -27,21 +27,10 @@ describe("orm graph paths", function()
 end)
 
 describe("orm relations against the engine #integration", function()
-  local surrealdb = require("surrealdb")
   local db, Person, Post, Likes
-  local run_id = 0
 
-  setup(function()
-    db = surrealdb.connect(helper.server_url(), { timeout = 10 })
-  end)
-
-  teardown(function()
-    if db then db:close() end
-  end)
-
-  before_each(function()
-    run_id = run_id + 1
-    db:use("spec", ("orm_rel_%d_%d_%d"):format(os.time(), math.random(1, 1000000), run_id))
+  helper.client_per_block("orm_rel", function(client)
+    db = client
     Person = orm.model("person", { name = f.String{ required = true }, friend = f.RecordLink{ "person" } }, { db = db })
     Post = orm.model("post", { title = f.String{ required = true }, author = f.RecordLink{ Person } }, { db = db })
     Likes = orm.edge("likes", { from = Person, to = Post, weight = f.Int{ min = 1, max = 5 },

@@ -86,23 +86,10 @@ describe("orm schema text", function()
 end)
 
 describe("orm schema against the engine #integration", function()
-  local surrealdb = require("surrealdb")
   local errors = require("surrealdb.errors")
   local db
-  local run_id = 0
 
-  setup(function()
-    db = surrealdb.connect(helper.server_url(), { timeout = 10 })
-  end)
-
-  teardown(function()
-    if db then db:close() end
-  end)
-
-  before_each(function()
-    run_id = run_id + 1
-    db:use("spec", ("orm_schema_%d_%d_%d"):format(os.time(), math.random(1, 1000000), run_id))
-  end)
+  helper.client_per_block("orm_schema", function(client) db = client end)
 
   -- The database refuses `data` when sent directly (no model in the way).
   local function database_refuses(data)
