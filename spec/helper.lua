@@ -65,6 +65,17 @@ function helper.client_per_block(prefix, each)
   end)
 end
 
+--- A stand-in client for unit specs: records every query in `calls` (`{ sql =, vars = }`) and
+-- answers with the next of `answers`.
+function helper.fake_db(answers)
+  local db = { calls = {}, answers = answers or {} }
+  function db:query(sql, vars)
+    self.calls[#self.calls + 1] = { sql = sql, vars = vars }
+    return table.remove(self.answers, 1)
+  end
+  return db
+end
+
 --- Quote a string for the shell.
 function helper.shell_quote(text)
   return "'" .. tostring(text):gsub("'", "'\\''") .. "'"

@@ -10,20 +10,10 @@ local Q = orm.Q
 
 local person = types.Table("person")
 
--- A stand-in client: records every query and answers with the next of `answers`.
-local function fake_db(answers)
-  local db = { calls = {}, answers = answers or {} }
-  function db:query(sql, vars)
-    self.calls[#self.calls + 1] = { sql = sql, vars = vars }
-    return table.remove(self.answers, 1)
-  end
-  return db
-end
-
 describe("orm.helpers", function()
   local db, h
   before_each(function()
-    db = fake_db()
+    db = helper.fake_db()
     h = orm.helpers(db)
   end)
 

@@ -7,16 +7,6 @@ local f = require("surrealdb.orm.fields")
 local types = require("surrealdb.types")
 local errors = require("surrealdb.errors")
 
--- A stand-in client: records every query and answers with the next of `answers`.
-local function fake_db(answers)
-  local db = { calls = {}, answers = answers or {} }
-  function db:query(sql, vars)
-    self.calls[#self.calls + 1] = { sql = sql, vars = vars }
-    return table.remove(self.answers, 1)
-  end
-  return db
-end
-
 local function person_fields()
   return {
     name = f.String{ required = true, max_length = 100 },
@@ -33,7 +23,7 @@ end
 describe("orm.model (unit)", function()
   local db, Person
   before_each(function()
-    db = fake_db()
+    db = helper.fake_db()
     Person = orm.model("person", person_fields(), { db = db })
   end)
 

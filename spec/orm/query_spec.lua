@@ -7,16 +7,6 @@ local query = require("surrealdb.orm.query")
 local types = require("surrealdb.types")
 local Q = orm.Q
 
--- A stand-in client: records every query and answers with the next of `answers`.
-local function fake_db(answers)
-  local db = { calls = {}, answers = answers or {} }
-  function db:query(sql, vars)
-    self.calls[#self.calls + 1] = { sql = sql, vars = vars }
-    return table.remove(self.answers, 1)
-  end
-  return db
-end
-
 describe("orm.query", function()
   describe("compile", function()
     it("selects every record of a table written as an identifier", function()
@@ -257,7 +247,7 @@ describe("orm.query", function()
   describe("running", function()
     it("all sends the compiled query and returns the records", function()
       local rows = types.array({ { name = "Ann" } })
-      local db = fake_db({ rows })
+      local db = helper.fake_db({ rows })
       local got = orm.query(db, "person"):where{ age__gte = 18 }:all()
       assert.are.equal(rows, got)
       assert.are.equal("SELECT * FROM person WHERE age >= $p1", db.calls[1].sql)
@@ -265,13 +255,13 @@ describe("orm.query", function()
     end)
 
     it("all returns an empty array for NONE", function()
-      local got = orm.query(fake_db({ types.NONE }), "person:nobody"):all()
+      local got = orm.query(helper.fake_db({ types.NONE }), "person:nobody"):all()
       assert.are.same({}, got)
       assert.is_true(types.is_array(got))
     end)
 
     it("first limits to one record and returns it, or nil", function()
-      local db = fake_db({ types.array({ { name = "Ann" } }), types.array() })
+      local db = helper.fake_db({ types.array({ { name = "Ann" } }), types.array() })
       local qs = orm.query(db, "person"):order_by("-age"):offset(2)
       assert.are.same({ name = "Ann" }, qs:first())
       assert.are.equal("SELECT * FROM person ORDER BY age DESC LIMIT $limit START $start", db.calls[1].sql)
@@ -280,20 +270,20 @@ describe("orm.query", function()
     end)
 
     it("count reads the count of GROUP ALL, and 0 from no rows", function()
-      local db = fake_db({ types.array({ { count = 42 } }), types.array() })
+      local db = helper.fake_db({ types.array({ { count = 42 } }), types.array() })
       assert.are.equal(42, orm.query(db, "person"):count())
       assert.are.equal(0, orm.query(db, "person"):where{ a = 1 }:count())
       assert.are.equal("SELECT count() FROM person WHERE a = $p1 GROUP ALL", db.calls[2].sql)
     end)
 
     it("exists is true when a row comes back", function()
-      local db = fake_db({ types.array({ types.RecordID("person", 1) }), types.array() })
+      local db = helper.fake_db({ types.array({ types.RecordID("person", 1) }), types.array() })
       assert.is_true(orm.query(db, "person"):exists())
       assert.is_false(orm.query(db, "person"):exists())
     end)
 
     it("page asks for one page", function()
-      local db = fake_db({ types.array() })
+      local db = helper.fake_db({ types.array() })
       orm.query(db, "person"):order_by("name"):limit(99):page(3, 20)
       assert.are.equal("SELECT * FROM person ORDER BY name ASC LIMIT $limit START $start", db.calls[1].sql)
       assert.are.same({ limit = 20, start = 40 }, db.calls[1].vars)
@@ -307,7 +297,7 @@ describe("orm.query", function()
         for i = from, to do list[#list + 1] = { n = i } end
         return list
       end
-      local db = fake_db({ rows(1, 2), rows(3, 4), rows(5, 5) })
+      local db = helper.fake_db({ rows(1, 2), rows(3, 4), rows(5, 5) })
       local seen = {}
       local count = orm.query(db, "person"):order_by("n"):each(function(r) seen[#seen + 1] = r.n end, 2)
       assert.are.equal(5, count)
@@ -319,7 +309,7 @@ describe("orm.query", function()
     end)
 
     it("each keeps to the limit and offset of the query set", function()
-      local db = fake_db({ types.array({ {}, {} }), types.array({ {} }) })
+      local db = helper.fake_db({ types.array({ {}, {} }), types.array({ {} }) })
       local count = orm.query(db, "person"):offset(10):limit(3):each(function() end, 2)
       assert.are.equal(3, count)
       assert.are.same({ limit = 2, start = 10 }, db.calls[1].vars)
@@ -328,7 +318,7 @@ describe("orm.query", function()
     end)
 
     it("each stops when the function returns false", function()
-      local db = fake_db({ types.array({ { n = 1 }, { n = 2 }, { n = 3 } }) })
+      local db = helper.fake_db({ types.array({ { n = 1 }, { n = 2 }, { n = 3 } }) })
       local count = orm.query(db, "person"):each(function(r) return r.n < 2 end)
       assert.are.equal(2, count)
       assert.are.equal(1, #db.calls)
@@ -336,7 +326,7 @@ describe("orm.query", function()
     end)
 
     it("each requires a function", function()
-      helper.raises(function() orm.query(fake_db(), "person"):each() end, "each expects a function")
+      helper.raises(function() orm.query(helper.fake_db(), "person"):each() end, "each expects a function")
     end)
 
     describe("on a table that does not exist", function()
@@ -374,7 +364,7 @@ describe("orm.query", function()
     end)
 
     it("update and delete send their statements and return the records", function()
-      local db = fake_db({ types.array({ { a = 1 } }), types.array({ { b = 2 } }) })
+      local db = helper.fake_db({ types.array({ { a = 1 } }), types.array({ { b = 2 } }) })
       assert.are.same({ { a = 1 } }, orm.query(db, "person"):where{ x = 1 }:update{ a = 1 })
       assert.are.equal("UPDATE person MERGE $data WHERE x = $p1", db.calls[1].sql)
       assert.are.same({ { b = 2 } }, orm.query(db, "person"):where{ x = 1 }:delete())
