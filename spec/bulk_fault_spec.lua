@@ -211,9 +211,8 @@ describe("bulk under faults #integration", function()
       local observer = surrealdb.connect(direct, { namespace = "spec", database = database, timeout = 10 })
       observer:query("DEFINE TABLE row SCHEMALESS")
       local script = os.tmpname()
-      local f = assert(io.open(script, "w"))
       -- The child loads the same modules and core as this process (the sanitizer run's core too).
-      f:write(("package.path = %q\npackage.cpath = %q\n"):format(package.path, package.cpath), [[
+      helper.write_file(script, ("package.path = %q\npackage.cpath = %q\n"):format(package.path, package.cpath) .. [[
 local surrealdb = require("surrealdb")
 local db = surrealdb.connect(arg[1], { namespace = "spec", database = arg[2], timeout = 10 })
 local i = 0
@@ -237,7 +236,6 @@ else
 end
 db:close()
 ]])
-      f:close()
       -- env --default-signal: a shell starts background commands with SIGINT ignored, and the core
       -- leaves an ignored SIGINT alone; a user's Ctrl-C reaches a foreground process that has it.
       local preload = os.getenv("LD_PRELOAD")

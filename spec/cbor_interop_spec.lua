@@ -218,10 +218,10 @@ describe("surrealdb.cbor interop with the official JS codec", function()
     local names = {}
     for name in pairs(corpus) do names[#names + 1] = name end
     table.sort(names)
+    local lines = {}
+    for _, name in ipairs(names) do lines[#lines + 1] = name .. "\t" .. hex_of(cbor.encode(corpus[name])) .. "\n" end
     local path = os.tmpname()
-    local file = assert(io.open(path, "wb"))
-    for _, name in ipairs(names) do file:write(name, "\t", hex_of(cbor.encode(corpus[name])), "\n") end
-    file:close()
+    helper.write_file(path, table.concat(lines))
     local ok, rows = pcall(run, { SCRIPT, "decode", path })
     os.remove(path)
     assert(ok, rows)

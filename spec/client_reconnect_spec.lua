@@ -1,19 +1,10 @@
 -- Integration: a dropped WebSocket is rebuilt with backoff and its session replayed; a half-open
 -- socket is found by the pong timeout. The faults come from a TCP proxy in front of the server
--- (spec/support/fault_proxy.js): SIGUSR1 cuts every connection, SIGUSR2 freezes the traffic.
+-- (helper.fault_proxy): it cuts every connection, or freezes the traffic.
 local helper = require("spec.helper")
 local surrealdb = require("surrealdb")
 local errors = surrealdb.errors
 
-local function read_file(path)
-  local f = assert(io.open(path, "r"))
-  local text = f:read("a")
-  f:close()
-  return text
-end
-
-local PROXY = read_file("spec/support/fault_proxy.js")
-local server_port = helper.server_url():match(":(%d+)")
 local direct_url = helper.server_url():gsub("^http", "ws")
 
 describe("client reconnection #integration", function()
@@ -21,7 +12,7 @@ describe("client reconnection #integration", function()
   local database
 
   before_each(function()
-    proxy = helper.spawn_node(PROXY, server_port)
+    proxy = helper.fault_proxy()
     database = helper.fresh_name("reconnect")
     observer = surrealdb.connect(direct_url, { namespace = "spec", database = database, timeout = 10 })
     observer:query("DEFINE TABLE person SCHEMALESS")
@@ -34,15 +25,6 @@ describe("client reconnection #integration", function()
     db = nil
   end)
 
-  -- Runs the loop until `done()` holds (the client notices a cut only when it reads the close).
-  local function poll_until(done, seconds)
-    local deadline = os.time() + (seconds or 5)
-    while not done() do
-      assert(os.time() <= deadline, "timed out waiting")
-      surrealdb.poll(0.05)
-    end
-  end
-
   local function connect_through_proxy(options)
     local opts = { namespace = "spec", database = database, timeout = 10,
       reconnect = { delay = 0.05, max_delay = 0.2 } }
@@ -53,11 +35,12 @@ describe("client reconnection #integration", function()
   it("reconnects after a cut and replays namespace, database and variables", function()
     db = connect_through_proxy()
     db:let("answer", 42)
-    proxy.signal("USR1")
-    poll_until(function()
+    proxy.cut()
+    -- The client notices a cut only when it reads the close.
+    helper.wait_until(function()
       local status = db:pool_status()
       return status.connections[1].state ~= "open" or status.reconnects == 1
-    end)
+    end, 5, "the client to notice the cut")
     -- A call made while it reconnects waits for the new connection and runs in the replayed session.
     assert.are.equal(42, db:query("RETURN $answer"))
     db:create("person:after_cut", { ok = true })
@@ -70,7 +53,7 @@ describe("client reconnection #integration", function()
     local task = surrealdb.spawn(function() return db:query("SLEEP 2s; RETURN 1") end)
     surrealdb.spawn(function()
       surrealdb.poll(0.2)
-      proxy.signal("USR1")
+      proxy.cut()
     end)
     local ok, err = pcall(task.result)
     assert.is_false(ok)
@@ -82,7 +65,7 @@ describe("client reconnection #integration", function()
     db = connect_through_proxy()
     local live = db:live("person")
     local first_id = live.id
-    proxy.signal("USR1")
+    proxy.cut()
     local note = live:next(5)
     assert.is_not_nil(note, "no note after the reconnection")
     assert.are.equal("RESYNC", note.action)
@@ -97,7 +80,7 @@ describe("client reconnection #integration", function()
   it("gives up after the configured attempts", function()
     db = connect_through_proxy({ reconnect = { delay = 0.05, max_delay = 0.1, attempts = 2 } })
     proxy.stop()
-    poll_until(function() return db:is_closed() end)
+    helper.wait_until(function() return db:is_closed() end, 5, "the client to give up")
     local ok, err = pcall(db.query, db, "RETURN 1")
     assert.is_false(ok)
     assert.is_true(errors.is(err, "ConnectionError"))
@@ -108,7 +91,7 @@ describe("client reconnection #integration", function()
   it("finds a half-open socket through the pong timeout", function()
     db = connect_through_proxy({ ping_interval = 0.2, pong_timeout = 0.3, reconnect = false })
     assert.are.equal(1, db:query("RETURN 1"))
-    proxy.signal("USR2")
+    proxy.freeze()
     -- Without the pong check the call would end with a TimeoutError after 10 s.
     local ok, err = pcall(db.query, db, "RETURN 2")
     assert.is_false(ok)

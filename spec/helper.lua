@@ -76,6 +76,21 @@ function helper.fake_db(answers)
   return db
 end
 
+--- The contents of the file at `path`.
+function helper.read_file(path)
+  local f = assert(io.open(path, "rb"))
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+--- Write `text` to the file at `path`, replacing what it held.
+function helper.write_file(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+end
+
 --- Quote a string for the shell.
 function helper.shell_quote(text)
   return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
@@ -168,10 +183,8 @@ end
 -- @tparam[opt] number delay_ms the delay of the slow mode (default 300)
 function helper.fault_proxy(target_port, delay_ms)
   target_port = target_port or tonumber(helper.server_url():match(":(%d+)"))
-  local f = assert(io.open("spec/support/fault_proxy.js", "r"))
-  local script = f:read("a")
-  f:close()
-  local args = { "-e", script, tostring(target_port), tostring(delay_ms or 300) }
+  local args = { "-e", helper.read_file("spec/support/fault_proxy.js"), tostring(target_port),
+    tostring(delay_ms or 300) }
   local pipe = assert(io.popen(helper.node_command(args) .. " & echo $!"))
   local proxy = { pid = assert(pipe:read("l")) }
   proxy.port = tonumber(pipe:read("l"))

@@ -10,19 +10,7 @@ local ROOT = pwd:read("l")
 pwd:close()
 local SCRIPT = ROOT .. "/scripts/surreal-migrate"
 local q = helper.shell_quote
-
-local function temp_dir()
-  local path = os.tmpname()
-  os.remove(path)
-  assert(os.execute("mkdir -p " .. q(path) .. "/migrations"))
-  return path
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local write = helper.write_file
 
 -- The shell command that runs the tool in `cwd` with `args` and extra environment `env`. It starts with
 -- `env` (which changes the folder too), so the sanitizer run's wrapper can put `env -u LD_PRELOAD` before it.
@@ -91,7 +79,8 @@ describe("surreal-migrate #integration", function()
   local dir, env, db
 
   before_each(function()
-    dir = temp_dir()
+    dir = helper.temp_dir("migrate_cli")
+    assert(os.execute("mkdir " .. q(dir .. "/migrations")))
     env = { SURREAL_NS = "migrate_cli", SURREAL_DB = helper.fresh_name("c") }
     db = surrealdb.connect(helper.server_url():gsub("^http", "ws"), { namespace = env.SURREAL_NS,
       database = env.SURREAL_DB })
@@ -99,7 +88,7 @@ describe("surreal-migrate #integration", function()
 
   after_each(function()
     db:close()
-    os.execute("rm -rf " .. q(dir))
+    helper.remove_dir(dir)
   end)
 
   local function ups()
@@ -110,14 +99,6 @@ describe("surreal-migrate #integration", function()
   local function lock_taken()
     local ok, rows = pcall(db.query, db, "SELECT * FROM _migrations_lock")
     return ok and #rows > 0
-  end
-
-  local function wait_for(condition, what)
-    for _ = 1, 400 do
-      if condition() then return end
-      require("surrealdb.runtime").sleep(0.025)
-    end
-    error("timed out waiting for " .. what)
   end
 
   it("writes new migrations from templates", function()
@@ -260,7 +241,7 @@ describe("surreal-migrate #integration", function()
     write(dir .. "/migrations/20250102000000_slow2.lua", [[
       return { up = function(db) require("surrealdb.runtime").sleep(1.5) end }]])
     local c = start(dir, { "up" }, env)
-    wait_for(lock_taken, "the first runner's lock")
+    helper.wait_until(lock_taken, 10, "the first runner's lock")
     local out, code = run(dir, { "up", "--lock-timeout", "0.3" }, env)
     assert.are.equal(3, code, out)
     assert.matches("another runner holds the migrations lock", out, 1, true)
@@ -275,7 +256,7 @@ describe("surreal-migrate #integration", function()
         require("surrealdb.runtime").sleep(30)
       end }]])
     local a = start(dir, { "up", "--lock-ttl", "1" }, env)
-    wait_for(lock_taken, "the first runner's lock")
+    helper.wait_until(lock_taken, 10, "the first runner's lock")
     require("surrealdb.runtime").sleep(1.2) -- past its time to live: the lock lives on because it is renewed
     local out, code = run(dir, { "up", "--lock-timeout", "0.2" }, env)
     assert.are.equal(3, code, out)
@@ -304,7 +285,7 @@ describe("surreal-migrate #integration", function()
     write(dir .. "/migrations/20250102000000_second.surql", "DEFINE TABLE second;")
     -- A background job ignores SIGINT; the tool gets it back as a terminal would give it.
     local a = start(dir, { "up" }, env, "--default-signal=INT")
-    wait_for(lock_taken, "the runner's lock")
+    helper.wait_until(lock_taken, 10, "the runner's lock")
     require("surrealdb.runtime").sleep(0.3)
     assert.is_true(os.execute("kill -INT " .. a.lua_pid()))
     local out, code = a.wait()

@@ -9,34 +9,12 @@ local sha256 = require("surrealdb.migrate.sha256")
 local surql = require("surrealdb.migrate.surql")
 local Lock = require("surrealdb.migrate.lock")
 
-local function temp_dir()
-  local path = os.tmpname()
-  os.remove(path)
-  assert(os.execute("mkdir -p " .. helper.shell_quote(path)))
-  return path
-end
-
-local function write(dir, file, text)
-  local f = assert(io.open(dir .. "/" .. file, "wb"))
-  f:write(text)
-  f:close()
-end
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local text = f:read("a")
-  f:close()
-  return text
-end
-
-local function remove_dir(dir)
-  os.execute("rm -rf " .. helper.shell_quote(dir))
-end
+local write, read = helper.write_file, helper.read_file
 
 describe("migrate: files #unit", function()
   local dir
-  before_each(function() dir = temp_dir() end)
-  after_each(function() remove_dir(dir) end)
+  before_each(function() dir = helper.temp_dir("migrate_spec") end)
+  after_each(function() helper.remove_dir(dir) end)
 
   it("hashes with SHA-256 (FIPS 180-4 test vectors, padding at every block border)", function()
     assert.are.equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", sha256.hex("abc"))
@@ -63,13 +41,13 @@ describe("migrate: files #unit", function()
   end)
 
   it("discovers a folder's migrations in version order with checksums of their bytes", function()
-    write(dir, "20250102000000_b.lua", "return { up = function() end }")
-    write(dir, "20250101000000_a.surql", "DEFINE TABLE a;")
-    write(dir, "20250101000000_a.down.surql", "REMOVE TABLE a;")
-    write(dir, "notes.txt", "not a migration")
+    write(dir .. "/20250102000000_b.lua", "return { up = function() end }")
+    write(dir .. "/20250101000000_a.surql", "DEFINE TABLE a;")
+    write(dir .. "/20250101000000_a.down.surql", "REMOVE TABLE a;")
+    write(dir .. "/notes.txt", "not a migration")
     local warned = {}
     surrealdb.set_logger(function(level, message) warned[#warned + 1] = level .. ": " .. message end)
-    write(dir, "2025_bad.lua", "")
+    write(dir .. "/2025_bad.lua", "")
     local list = migrate.discover(dir)
     surrealdb.set_logger(nil)
     assert.are.equal(2, #list)
@@ -83,17 +61,17 @@ describe("migrate: files #unit", function()
   end)
 
   it("rejects two migrations of one version, a down file alone and a missing folder", function()
-    write(dir, "20250101000000_a.surql", "")
-    write(dir, "20250101000000_b.lua", "return { up = function() end }")
+    write(dir .. "/20250101000000_a.surql", "")
+    write(dir .. "/20250101000000_b.lua", "return { up = function() end }")
     helper.raises(function() migrate.discover(dir) end, "two migrations have the version 20250101000000")
     os.remove(dir .. "/20250101000000_b.lua")
-    write(dir, "20250102000000_c.down.surql", "")
+    write(dir .. "/20250102000000_c.down.surql", "")
     helper.raises(function() migrate.discover(dir) end, "has no migration 20250102000000_c.surql")
     helper.raises(function() migrate.discover(dir .. "/nope") end, "does not exist")
   end)
 
   it("loads Lua migrations and names what is wrong with one", function()
-    write(dir, "ok.lua", "return { description = 'd', up = function() end, down = function() end }")
+    write(dir .. "/ok.lua", "return { description = 'd', up = function() end, down = function() end }")
     assert.are.equal("d", migrate.load(dir .. "/ok.lua").description)
     local cases = {
       { "return 1", "must return a table" },
@@ -104,7 +82,7 @@ describe("migrate: files #unit", function()
       { "error('boom')", "raised an error while loading" },
     }
     for i, case in ipairs(cases) do
-      write(dir, i .. ".lua", case[1])
+      write(dir .. "/" .. i .. ".lua", case[1])
       helper.raises(function() migrate.load(dir .. "/" .. i .. ".lua") end, case[2])
     end
   end)
@@ -217,20 +195,20 @@ describe("migrate: the runner #integration", function()
 
   before_each(function()
     database = helper.fresh_name("m")
-    dir = temp_dir()
+    dir = helper.temp_dir("migrate_spec")
     db = connect()
   end)
 
   after_each(function()
     db:close()
-    remove_dir(dir)
+    helper.remove_dir(dir)
   end)
 
   local function mixed_folder()
-    write(dir, "20250101000000_person.surql",
+    write(dir .. "/20250101000000_person.surql",
       "DEFINE TABLE person SCHEMAFULL;\nDEFINE FIELD name ON person TYPE string;")
-    write(dir, "20250101000000_person.down.surql", "REMOVE TABLE person;")
-    write(dir, "20250102000000_seed.lua", [[
+    write(dir .. "/20250101000000_person.down.surql", "REMOVE TABLE person;")
+    write(dir .. "/20250102000000_seed.lua", [[
       return {
         description = "two people",
         up = function(db, ctx)
@@ -240,8 +218,9 @@ describe("migrate: the runner #integration", function()
         end,
         down = function(db) db:query("DELETE person:ann, person:bob") end,
       }]])
-    write(dir, "20250103000000_post.surql", "DEFINE TABLE post; DEFINE INDEX post_title ON post FIELDS title UNIQUE;")
-    write(dir, "20250103000000_post.down.surql", "REMOVE TABLE post;")
+    write(dir .. "/20250103000000_post.surql",
+      "DEFINE TABLE post; DEFINE INDEX post_title ON post FIELDS title UNIQUE;")
+    write(dir .. "/20250103000000_post.down.surql", "REMOVE TABLE post;")
   end
 
   it("applies, rolls back and redoes .surql and .lua migrations, recording each run", function()
@@ -288,7 +267,7 @@ describe("migrate: the runner #integration", function()
     mixed_folder()
     local r = runner()
     r:up{ to = "20250102000000" }
-    write(dir, "20250101000000_person.surql", "DEFINE TABLE person SCHEMAFULL; -- edited")
+    write(dir .. "/20250101000000_person.surql", "DEFINE TABLE person SCHEMAFULL; -- edited")
     local err = helper.raises(function() r:up() end, "20250101000000_person.surql", "MigrationError")
     assert.are.equal("changed", err.kind)
     assert.are.same({ "changed", "applied", "pending" }, states(r:status()))
@@ -304,8 +283,8 @@ describe("migrate: the runner #integration", function()
   end)
 
   it("rolls back a failing .surql migration with its record, naming the file, statement and line", function()
-    write(dir, "20250101000000_ok.surql", "DEFINE TABLE kept;")
-    write(dir, "20250102000000_bad.surql", table.concat({
+    write(dir .. "/20250101000000_ok.surql", "DEFINE TABLE kept;")
+    write(dir .. "/20250102000000_bad.surql", table.concat({
       "DEFINE TABLE half SCHEMAFULL;",
       "DEFINE FIELD n ON half TYPE int;",
       "CREATE half:1 SET n = 1;",
@@ -325,12 +304,12 @@ describe("migrate: the runner #integration", function()
     assert.are.equal("20250101000000", recs[1].version)
     assert.are.same({ "applied", "pending" }, states(r:status()))
     -- A file that holds its own BEGIN is refused before anything runs.
-    write(dir, "20250102000000_bad.surql", "BEGIN;\nDEFINE TABLE x;\nCOMMIT;")
+    write(dir .. "/20250102000000_bad.surql", "BEGIN;\nDEFINE TABLE x;\nCOMMIT;")
     helper.raises(function() r:up() end, "statement 1 (line 1) is BEGIN", "MigrationError")
   end)
 
   it("rolls back a failing Lua migration: its writes, its DEFINEs and its record", function()
-    write(dir, "20250101000000_fails.lua", [[
+    write(dir .. "/20250101000000_fails.lua", [[
       return {
         up = function(db, ctx)
           db:query("DEFINE TABLE ledger; DEFINE INDEX ledger_n ON ledger FIELDS n")
@@ -346,7 +325,7 @@ describe("migrate: the runner #integration", function()
   end)
 
   it("says before it runs a Lua migration without a transaction, and records how far it got", function()
-    write(dir, "20250101000000_data.lua", [[
+    write(dir .. "/20250101000000_data.lua", [[
       return {
         transaction = false,
         up = function(db, ctx)
@@ -383,7 +362,7 @@ describe("migrate: the runner #integration", function()
   end)
 
   it("runs a no-transaction .surql file statement by statement and resumes after the last one done", function()
-    write(dir, "20250101000000_steps.surql", table.concat({
+    write(dir .. "/20250101000000_steps.surql", table.concat({
       "-- surreal-migrate: no-transaction",
       "DEFINE TABLE step;",
       "CREATE step:1;",
@@ -397,7 +376,7 @@ describe("migrate: the runner #integration", function()
     assert.are.equal(2, m.step)
     assert.are.equal(4, m.steps)
     -- Fixed (same statement count): --resume runs statements 3 and 4 only; step:1 is not created twice.
-    write(dir, "20250101000000_steps.surql", table.concat({
+    write(dir .. "/20250101000000_steps.surql", table.concat({
       "-- surreal-migrate: no-transaction",
       "DEFINE TABLE step;",
       "CREATE step:1;",
@@ -410,12 +389,12 @@ describe("migrate: the runner #integration", function()
 
   it("runs Lua migrations over HTTP without a transaction, and .surql ones in one", function()
     local http = connect(helper.server_url())
-    write(dir, "20250101000000_a.surql", "DEFINE TABLE a; THROW 'no';")
-    write(dir, "20250102000000_b.lua", "return { up = function(db) db:query('DEFINE TABLE b') end }")
+    write(dir .. "/20250101000000_a.surql", "DEFINE TABLE a; THROW 'no';")
+    write(dir .. "/20250102000000_b.lua", "return { up = function(db) db:query('DEFINE TABLE b') end }")
     local r = runner({ client = http })
     helper.raises(function() r:up() end, "statement 2", "MigrationError")
     assert.are.same({}, tables(http))
-    write(dir, "20250101000000_a.surql", "DEFINE TABLE a;")
+    write(dir .. "/20250101000000_a.surql", "DEFINE TABLE a;")
     r:up()
     assert.are.same({ "a", "b" }, tables(http))
     local said
@@ -482,7 +461,7 @@ describe("migrate: the runner #integration", function()
       pending("db:bulk() needs cbor.encode_rows (branch codec-encoded), which this tree lacks")
       return
     end
-    write(dir, "20250101000000_bulk.lua", [[
+    write(dir .. "/20250101000000_bulk.lua", [[
       return {
         up = function(db, ctx)
           db:query("DEFINE TABLE chunk")
@@ -505,9 +484,9 @@ describe("migrate: the runner #integration", function()
       pending("db:bulk() needs cbor.encode_rows (branch codec-encoded), which this tree lacks")
       return
     end
-    write(dir, "20250101000000_reading.surql", "DEFINE TABLE reading SCHEMAFULL; DEFINE FIELD v ON reading TYPE int;"
+    write(dir .. "/20250101000000_reading.surql", "DEFINE TABLE reading SCHEMAFULL; DEFINE FIELD v ON reading TYPE int;"
       .. " DEFINE FIELD sensor ON reading TYPE string;")
-    write(dir, "20250102000000_import.lua", [[
+    write(dir .. "/20250102000000_import.lua", [[
       return {
         transaction = false,
         up = function(db, ctx)

@@ -742,9 +742,7 @@ describe("transport over WebSocket #integration", function()
     local proxy, dir, cert
 
     setup(function()
-      dir = os.tmpname()
-      os.remove(dir)
-      assert(os.execute("mkdir -p " .. helper.shell_quote(dir)))
+      dir = helper.temp_dir("transport_tls")
       cert = dir .. "/cert.pem"
       local command = ("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
         .. "-keyout %s -out %s -days 1 -subj /CN=localhost "
@@ -757,7 +755,7 @@ describe("transport over WebSocket #integration", function()
 
     teardown(function()
       if proxy then proxy.stop() end
-      os.execute("rm -rf " .. helper.shell_quote(dir))
+      helper.remove_dir(dir)
     end)
 
     it("speaks HTTPS and WSS with a trusted certificate (tls.ca_file)", function()
