@@ -55,19 +55,33 @@ end
 describe("bulk under faults #integration", function()
   local direct = helper.server_url()
 
+  -- Runs `fn(db, proxy, observer)`: `db` (2 connections) reaches a fresh database through a fault
+  -- proxy in slow mode, which holds each answer `delay_ms`; `observer` reaches it directly and the table
+  -- `row` is defined. The clients and the proxy are closed afterwards, also when `fn` fails.
+  local function through_slow_proxy(scheme, prefix, delay_ms, fn)
+    local proxy = helper.fault_proxy(nil, delay_ms)
+    local database = helper.fresh_name(prefix)
+    local observer = surrealdb.connect(direct, { namespace = "spec", database = database, timeout = 10 })
+    local db
+    local ok, err = pcall(function()
+      observer:query("DEFINE TABLE row SCHEMALESS")
+      db = surrealdb.connect(("%s://127.0.0.1:%d"):format(scheme, proxy.port), { namespace = "spec",
+        database = database, timeout = 10, pool = { size = 2 }, reconnect = FAST_RECONNECT })
+      db:query("RETURN 1")
+      proxy.slow()
+      fn(db, proxy, observer)
+    end)
+    if db then db:close() end
+    observer:close()
+    proxy.stop()
+    if not ok then error(err, 0) end
+  end
+
   for _, scheme in ipairs({ "ws", "http" }) do
     it("inserts every row exactly once through connections cut 4 times mid-bulk (" .. scheme .. ")", function()
-      local proxy = helper.fault_proxy(nil, 100)
-      local database = helper.fresh_name("bulk_cut")
-      local observer = surrealdb.connect(direct, { namespace = "spec", database = database, timeout = 10 })
-      local ok, err = pcall(function()
-        observer:query("DEFINE TABLE row SCHEMALESS")
-        local db = surrealdb.connect(("%s://127.0.0.1:%d"):format(scheme, proxy.port), { namespace = "spec",
-          database = database, timeout = 10, pool = { size = 2 }, reconnect = FAST_RECONNECT })
-        db:query("RETURN 1")
-        -- Answers are held 100 ms by the proxy, and each cut comes 50 ms after a batch was answered:
-        -- both workers' batches have run on the server, and their answers are lost.
-        proxy.slow()
+      -- Answers are held 100 ms by the proxy, and each cut comes 50 ms after a batch was answered:
+      -- both workers' batches have run on the server, and their answers are lost.
+      through_slow_proxy(scheme, "bulk_cut", 100, function(db, proxy, observer)
         local n, cuts, next_cut, cutting = 10000, 0, 1500, false
         local result = db:bulk({ ids = "generate", batch_size = 250, parallel = 2, max_retries = 10,
           progress = function(done)
@@ -82,31 +96,19 @@ describe("bulk under faults #integration", function()
           end }):insert("row", numbered_rows(n))
         helper.wait_until(function() return not cutting end, 5, "the last cut")
         proxy.up()
-        db:close()
         assert.are.equal(4, cuts)
         assert.are.equal(n, result.success_count)
         assert.are.equal(0, result.error_count)
         assert.is_true(result.retries >= 4, ("%d batches were sent again after 4 cuts"):format(result.retries))
         assert_exactly(observer, "row", n)
       end)
-      observer:close()
-      proxy.stop()
-      if not ok then error(err, 0) end
     end)
 
     it("reports a batch without ids cut mid-flight as an unknown outcome, and what landed (" .. scheme .. ")",
       function()
-        local proxy = helper.fault_proxy()
-        local database = helper.fresh_name("bulk_unknown")
-        local observer = surrealdb.connect(direct, { namespace = "spec", database = database, timeout = 10 })
-        local ok, err = pcall(function()
-          observer:query("DEFINE TABLE row SCHEMALESS")
-          local db = surrealdb.connect(("%s://127.0.0.1:%d"):format(scheme, proxy.port), { namespace = "spec",
-            database = database, timeout = 10, pool = { size = 2 }, reconnect = FAST_RECONNECT })
-          db:query("RETURN 1")
-          -- Answers are held 300 ms by the proxy: halfway through that, both workers' batches have
-          -- run on the server and their answers are in the proxy when it cuts the connections.
-          proxy.slow()
+        -- Answers are held 300 ms by the proxy: halfway through that, both workers' batches have
+        -- run on the server and their answers are in the proxy when it cuts the connections.
+        through_slow_proxy(scheme, "bulk_unknown", 300, function(db, proxy, observer)
           local cutter
           local call_ok, bulk_err = pcall(function()
             return db:bulk({ batch_size = 100, parallel = 2, progress = function()
@@ -118,7 +120,6 @@ describe("bulk under faults #integration", function()
           end)
           if cutter then cutter.result() end
           proxy.up()
-          db:close()
           assert.is_false(call_ok, "the bulk succeeded: a batch without ids was sent again after a lost answer")
           assert.is_true(errors.is(bulk_err, "BulkOperationError"), tostring(bulk_err))
           local result = bulk_err.result
@@ -152,9 +153,6 @@ describe("bulk under faults #integration", function()
               ("%d of rows %d-%d landed"):format(there, range[1], range[2]))
           end
         end)
-        observer:close()
-        proxy.stop()
-        if not ok then error(err, 0) end
       end)
   end
 

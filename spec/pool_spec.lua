@@ -72,6 +72,14 @@ for _, scheme in ipairs({ "ws", "http" }) do
       return ("%s://127.0.0.1:%d"):format(scheme, p.port)
     end
 
+    -- `db`: a client of `database` through `proxy` that reconnects fast, with the retry settings `retry`
+    -- (default: the client's), connected by a first call.
+    local function connect_through_proxy(retry)
+      db = surrealdb.connect(proxied(proxy), { namespace = "spec", database = database, timeout = 10, retry = retry,
+        reconnect = FAST_RECONNECT })
+      db:query("RETURN 1")
+    end
+
     before_each(function()
       proxy = helper.fault_proxy()
       database = helper.fresh_name("pool")
@@ -236,9 +244,7 @@ for _, scheme in ipairs({ "ws", "http" }) do
 
     it("fails a non-idempotent query cut mid-flight with an unknown outcome and does not send it again", function()
       capture_log()
-      db = surrealdb.connect(proxied(proxy), { namespace = "spec", database = database, timeout = 10,
-        reconnect = FAST_RECONNECT })
-      db:query("RETURN 1")
+      connect_through_proxy()
       local task = surrealdb.spawn(function()
         return db:query("CREATE item SET n = 1; SLEEP 500ms; RETURN 'done'")
       end)
@@ -258,9 +264,7 @@ for _, scheme in ipairs({ "ws", "http" }) do
 
     it("sends a query marked idempotent again after a cut mid-flight, and logs the retry", function()
       capture_log()
-      db = surrealdb.connect(proxied(proxy), { namespace = "spec", database = database, timeout = 10,
-        reconnect = FAST_RECONNECT })
-      db:query("RETURN 1")
+      connect_through_proxy()
       local task = surrealdb.spawn(function()
         return select(3, db:query("UPSERT item:once SET n = 1; SLEEP 500ms; RETURN 'done'", nil,
           { idempotent = true }))
@@ -277,9 +281,7 @@ for _, scheme in ipairs({ "ws", "http" }) do
     it("retries a read whose answer was lost, transparently", function()
       capture_log()
       observer:query("CREATE item:a SET n = 1; CREATE item:b SET n = 2")
-      db = surrealdb.connect(proxied(proxy), { namespace = "spec", database = database, timeout = 10,
-        reconnect = FAST_RECONNECT })
-      db:query("RETURN 1")
+      connect_through_proxy()
       proxy.slow() -- answers are held 300 ms: the select is answered, but the answer is in the proxy
       local task = surrealdb.spawn(function() return db:select("item") end)
       surrealdb.spawn(function()
@@ -294,9 +296,7 @@ for _, scheme in ipairs({ "ws", "http" }) do
 
     it("gives up after max_retries; the final error carries the attempts and the causes", function()
       capture_log()
-      db = surrealdb.connect(proxied(proxy), { namespace = "spec", database = database, timeout = 10,
-        retry = { max_retries = 2, base_delay = 0.01 }, reconnect = FAST_RECONNECT })
-      db:query("RETURN 1")
+      connect_through_proxy({ max_retries = 2, base_delay = 0.01 })
       proxy.freeze()
       local ok, err = pcall(function() return db:with_timeout(0.3):select("item") end)
       proxy.up()
