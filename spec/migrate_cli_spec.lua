@@ -311,11 +311,6 @@ describe("surreal-migrate #integration", function()
   end)
 
   it("writes a migration from model changes (make)", function()
-    local orm = require("surrealdb.orm")
-    if orm.diff_schema == nil or orm.model == nil then
-      pending("orm.diff_schema and orm.model come with the ORM models (branch orm-models), which this tree lacks")
-      return
-    end
     write(dir .. "/models.lua", [[
       local orm = require("surrealdb.orm")
       local f = require("surrealdb.orm.fields")
@@ -332,10 +327,6 @@ describe("surreal-migrate #integration", function()
   end)
 
   it("runs the examples folder end to end: schema, index, a backfill through db:bulk(), a rename", function()
-    if require("surrealdb.cbor").encode_rows == nil then
-      pending("the backfill uses db:bulk(), which needs cbor.encode_rows (branch codec-encoded), lacking here")
-      return
-    end
     os.execute(("cp %s/scripts/examples/migrations/* %s/migrations/"):format(q(ROOT), q(dir)))
     local out, code = run(dir, { "up", "--to", "20250101090500" }, env)
     assert.are.equal(0, code, out)

@@ -457,10 +457,6 @@ describe("migrate: the runner #integration", function()
   end)
 
   it("rolls back ctx.bulk() inside a Lua migration's transaction", function()
-    if require("surrealdb.cbor").encode_rows == nil then
-      pending("db:bulk() needs cbor.encode_rows (branch codec-encoded), which this tree lacks")
-      return
-    end
     write(dir .. "/20250101000000_bulk.lua", [[
       return {
         up = function(db, ctx)
@@ -480,10 +476,6 @@ describe("migrate: the runner #integration", function()
   end)
 
   it("runs a data migration of 200,000 rows through db:bulk(), reporting progress", function()
-    if require("surrealdb.cbor").encode_rows == nil then
-      pending("db:bulk() needs cbor.encode_rows (branch codec-encoded), which this tree lacks")
-      return
-    end
     write(dir .. "/20250101000000_reading.surql", "DEFINE TABLE reading SCHEMAFULL; DEFINE FIELD v ON reading TYPE int;"
       .. " DEFINE FIELD sensor ON reading TYPE string;")
     write(dir .. "/20250102000000_import.lua", [[
@@ -513,10 +505,6 @@ describe("migrate: the runner #integration", function()
 
   it("writes a migration from model changes with orm.diff_schema", function()
     local orm = require("surrealdb.orm")
-    if orm.diff_schema == nil or orm.model == nil then
-      pending("orm.diff_schema and orm.model come with the ORM models (branch orm-models), which this tree lacks")
-      return
-    end
     local f = require("surrealdb.orm.fields")
     local Person = orm.model("person", { name = f.String{ required = true } }, { db = db })
     local paths = migrate.make(db, dir, "add_person", { Person })

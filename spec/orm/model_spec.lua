@@ -1,6 +1,6 @@
 -- Models: what each method sends (unit, with a stand-in client that records queries), validation
 -- before anything is sent, then the issue's example and every method, hook and conversion against
--- the engine (#integration). bulk_insert is pending until db:bulk exists in this tree.
+-- the engine (#integration).
 local helper = require("spec.helper")
 local orm = require("surrealdb.orm")
 local f = require("surrealdb.orm.fields")
@@ -293,10 +293,6 @@ describe("orm.model against the engine #integration", function()
   end)
 
   it("bulk_insert validates every row, then goes through db:bulk", function()
-    if type(db.bulk) ~= "function" then
-      pending("db:bulk (surrealdb.bulk) is not in this tree yet")
-      return
-    end
     local err = helper.raises(function() Person:bulk_insert({ { name = "A" }, { age = -1 }, { name = 1 } }) end)
     assert.are.same({ ["[2].name"] = "is required", ["[2].age"] = "must be at least 0",
       ["[3].name"] = "must be a string, got an integer" }, err.fields)
