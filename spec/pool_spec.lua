@@ -134,6 +134,22 @@ for _, scheme in ipairs({ "ws", "http" }) do
       assert.are.equal(4, busy, "the least busy connection first: all 4 share 16 calls")
     end)
 
+    it("closes connections above min after idle_timeout, but not one that holds a transaction", function()
+      db = surrealdb.connect(proxied(proxy), { namespace = "spec", database = database, timeout = 10,
+        pool = { size = 3, min = 1, idle_timeout = 0.3 } })
+      for _ = 1, 6 do concurrently(db, 9, function() return db:query("SLEEP 40ms; RETURN 1") end) end
+      assert.are.equal(3, #db:pool_status().connections)
+      local txn = scheme == "ws" and db:begin() or nil
+      helper.wait_until(function() return #db:pool_status().connections == 1 end, 5, "the idle connections to close")
+      if txn then
+        -- The connection left is the transaction's: it goes on there.
+        db:query("CREATE item:in_txn", nil, { txn = txn })
+        db:commit(txn)
+        assert.are.equal(1, count(observer, "item"))
+      end
+      assert.are.equal(1, db:query("RETURN 1"))
+    end)
+
     it("carries the same session state on every connection, also those opened later or after a cut", function()
       observer:query("DEFINE USER IF NOT EXISTS spec_pool_user ON ROOT PASSWORD 'pool-secret' ROLES OWNER")
       db = surrealdb.connect(proxied(proxy), { timeout = 10, pool = { size = 4 }, reconnect = FAST_RECONNECT })
