@@ -259,44 +259,63 @@ end
 
 -- ---- automatic batch size ----
 
--- Picks the batch size from measured throughput: starting at AUTO_START, it doubles while each
--- size delivers at least 5% more rows per second of batch time than the last, tries half the start
--- when the first doubling did not pay, and then keeps the best. Throughput of a size is its rows over
--- the time its batches took, times the batches in flight, so batches of two sizes in flight at once
--- are each measured for what they did.
+-- Picks the batch size from measured throughput. After a warm-up (the first batches on a fresh
+-- connection and table run slow), each size is measured for at least MEASURE_BATCHES batches and
+-- MEASURE_SECONDS: the rows of the batches that started after the size was set, over the wall time
+-- since then. Starting at AUTO_START, the size doubles while that pays more than 10%; when the first
+-- doubling does not pay, half the start is tried the same way; then the best is kept.
+local WARMUP_SECONDS, WARMUP_BATCHES = 0.25, 4
+local MEASURE_SECONDS, MEASURE_BATCHES = 0.5, 8
 local Tuner = {}
 Tuner.__index = Tuner
 
 local function new_tuner(parallel)
+  local now = runtime.now()
   return setmetatable({
     size = AUTO_START,
     parallel = parallel,
-    per_size = {}, -- size -> { rows =, time =, batches = }
+    phase_start = now,
+    warm_until = now + WARMUP_SECONDS,
+    warmup_batches = WARMUP_BATCHES + parallel,
+    phase_rows = 0,
+    phase_batches = 0,
     tried = {},
     direction = 1,
     settled = false,
   }, Tuner)
 end
 
-function Tuner:record(size, rows, seconds)
-  if self.settled or size ~= self.size then return end
-  local m = self.per_size[size] or { rows = 0, time = 0, batches = 0 }
-  self.per_size[size] = m
-  m.rows, m.time, m.batches = m.rows + rows, m.time + seconds, m.batches + 1
-  if m.batches < math.max(4, 2 * self.parallel) then return end
-  local rate = m.rows / math.max(m.time, 1e-9) * self.parallel
+-- Measure `size` from now on.
+function Tuner:start(size)
+  self.size, self.phase_start, self.phase_rows, self.phase_batches = size, runtime.now(), 0, 0
+end
+
+-- A batch of `size` rows that started at `started` is done with `rows` rows landed.
+function Tuner:record(size, rows, started)
+  if self.settled then return end
+  local now = runtime.now()
+  if self.warmup_batches > 0 or now < self.warm_until then
+    self.warmup_batches = self.warmup_batches - 1
+    if self.warmup_batches <= 0 and now >= self.warm_until then self:start(self.size) end
+    return
+  end
+  if size ~= self.size or started < self.phase_start then return end
+  self.phase_rows, self.phase_batches = self.phase_rows + rows, self.phase_batches + 1
+  local elapsed = now - self.phase_start
+  if self.phase_batches < MEASURE_BATCHES or elapsed < MEASURE_SECONDS then return end
+  local rate = self.phase_rows / elapsed
   self.tried[#self.tried + 1] = { size = size, rows_per_s = rate }
   local best = self.best
-  if best == nil or rate > best.rows_per_s * 1.05 then
+  if best == nil or rate > best.rows_per_s * 1.1 then
     self.best = { size = size, rows_per_s = rate }
     local next_size = self.direction > 0 and size * 2 or size // 2
     if next_size >= AUTO_MIN and next_size <= AUTO_MAX then
-      self.size = next_size
+      self:start(next_size)
       return
     end
   elseif self.direction > 0 and best.size == AUTO_START then
     self.direction = -1
-    self.size = AUTO_START // 2
+    self:start(AUTO_START // 2)
     return
   end
   self.size, self.settled = self.best.size, true
@@ -488,7 +507,7 @@ function Bulk:send_part(run, rows, number, first, size)
   local result = run.result
   if ok then
     result.success_count = result.success_count + n
-    if run.tuner then run.tuner:record(size, n, runtime.now() - started) end
+    if run.tuner then run.tuner:record(size, n, started) end
     local values = self:collect(run, raw, rows, first, last)
     if values then run.results[#run.results + 1] = { row_first, values } end
   else
