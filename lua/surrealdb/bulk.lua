@@ -263,7 +263,9 @@ end
 -- connection and table run slow), each size is measured for at least MEASURE_BATCHES batches and
 -- MEASURE_SECONDS: the rows of the batches that started after the size was set, over the wall time
 -- since then. Starting at AUTO_START, the size doubles while that pays more than 10%; when the first
--- doubling does not pay, half the start is tried the same way; then the best is kept.
+-- doubling does not pay, half the start is tried the same way. When the best is not the start, the
+-- start is measured once more (the server itself may still have been warming up the first time),
+-- and the better of the two is kept.
 local WARMUP_SECONDS, WARMUP_BATCHES = 0.25, 4
 local MEASURE_SECONDS, MEASURE_BATCHES = 0.5, 8
 local Tuner = {}
@@ -305,6 +307,10 @@ function Tuner:record(size, rows, started)
   if self.phase_batches < MEASURE_BATCHES or elapsed < MEASURE_SECONDS then return end
   local rate = self.phase_rows / elapsed
   self.tried[#self.tried + 1] = { size = size, rows_per_s = rate }
+  if self.verifying then
+    if rate > self.best.rows_per_s then self.best = { size = size, rows_per_s = rate } end
+    return self:settle()
+  end
   local best = self.best
   if best == nil or rate > best.rows_per_s * 1.1 then
     self.best = { size = size, rows_per_s = rate }
@@ -318,6 +324,15 @@ function Tuner:record(size, rows, started)
     self:start(AUTO_START // 2)
     return
   end
+  if self.best.size ~= AUTO_START then
+    self.verifying = true
+    self:start(AUTO_START)
+    return
+  end
+  self:settle()
+end
+
+function Tuner:settle()
   self.size, self.settled = self.best.size, true
   log.write("debug", ("bulk: batch size %d chosen (%.0f rows/s)"):format(self.best.size, self.best.rows_per_s))
 end
