@@ -755,6 +755,8 @@ async function testRobustness(s) {
   const w1 = await Ws.open(s.port);
   await w1.call("use", ["smoke", "robust"]);
   w1.send("query", ["SLEEP 300ms; CREATE gone SET x = 1"]).catch(() => {});
+  // Vanish mid-request: after the request reached the server (terminate() would drop it unsent).
+  await sleep(100);
   w1.sock.terminate();
   const req = http.request({ host: "127.0.0.1", port: s.port, method: "POST", path: "/rpc", headers: { "content-type": "application/cbor", "surreal-ns": "smoke", "surreal-db": "robust" } });
   req.on("error", () => {});
