@@ -299,12 +299,7 @@ local function engine_run(mode, rows, batch, seen)
   end)
 end
 
-local function loadavg()
-  local f = io.open("/proc/loadavg")
-  local text = f and f:read("l")
-  if f then f:close() end
-  return text and text:match("^(%S+ %S+ %S+)") or "?"
-end
+local loadavg = require("bench.support.machine").loadavg
 
 local version = admin:version()
 local node_version = io.popen("node --version"):read("l") or "?"

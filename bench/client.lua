@@ -143,12 +143,7 @@ do
   version = db:version()
 end
 
-local function loadavg()
-  local f = io.open("/proc/loadavg")
-  local text = f and f:read("l")
-  if f then f:close() end
-  return text and text:match("^(%S+ %S+ %S+)") or "?"
-end
+local loadavg = require("bench.support.machine").loadavg
 
 local started, load_before = clock(), loadavg()
 local js = run_js()

@@ -87,11 +87,7 @@ local function report(phase, direct_s, direct_cpu, orm_s, orm_cpu, ops)
 end
 
 print(("bench/orm.lua: %d rows, %d tasks, one WebSocket per side, server %s"):format(ROWS, CONCURRENCY, base))
-local load = io.open("/proc/loadavg")
-if load then
-  print("load average: " .. load:read("l"))
-  load:close()
-end
+print("load average: " .. require("bench.support.machine").loadavg())
 
 -- 1. Creates.
 local direct_ids, orm_ids = {}, {}
