@@ -378,7 +378,8 @@ end
 
 -- Run `fn` holding the lock, with the Ctrl-C watch on; the lock is released whatever happens.
 function Runner:locked(fn)
-  self.db:query("DEFINE TABLE IF NOT EXISTS " .. self.table .. "_lock SCHEMALESS")
+  -- Names cannot be bound in DEFINE: written as SurrealDB escapes identifiers (the name is checked too).
+  self.db:query("DEFINE TABLE IF NOT EXISTS " .. tostring(types.Table(self.table .. "_lock")) .. " SCHEMALESS")
   local lock = Lock.acquire(self.db, {
     table = self.table, timeout = self.lock_timeout, ttl = self.lock_ttl,
     on_wait = function(holder)
@@ -394,7 +395,7 @@ function Runner:locked(fn)
   self.lock = lock
   core.interrupt_watch(true)
   local results = table.pack(pcall(function()
-    self.db:query("DEFINE TABLE IF NOT EXISTS " .. self.table .. " SCHEMALESS")
+    self.db:query("DEFINE TABLE IF NOT EXISTS " .. tostring(types.Table(self.table)) .. " SCHEMALESS")
     return fn()
   end))
   core.interrupt_watch(false)
