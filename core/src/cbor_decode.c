@@ -692,6 +692,20 @@ static int decode_geometry(decoder *d, uint64_t tag, int depth)
     return 0;
 }
 
+/* A tag whose content is one text string kept as field `key` of an instance of class `slot`
+ * (Table, Decimal, Future). */
+static int decode_text_instance(decoder *d, int key, int slot, const char *what)
+{
+    new_instance(d, 1);
+    push_config(d, key);
+    if (read_text(d, what)) {
+        return -1;
+    }
+    lua_rawset(d->L, -3);
+    set_class(d, slot);
+    return 0;
+}
+
 /* Pushes the value of a tag whose head (at off) was just read. */
 static int decode_tag(decoder *d, uint64_t tag, size_t off, int depth)
 {
@@ -711,28 +725,14 @@ static int decode_tag(decoder *d, uint64_t tag, size_t off, int depth)
         push_config(d, SDB_NONE);
         return 0;
     case SDB_TAG_TABLE:
-        new_instance(d, 1);
-        push_config(d, SDB_K_NAME);
-        if (read_text(d, "a table name (tag 7)")) {
-            return -1;
-        }
-        lua_rawset(L, -3);
-        set_class(d, SDB_TABLE);
-        return 0;
+        return decode_text_instance(d, SDB_K_NAME, SDB_TABLE, "a table name (tag 7)");
     case SDB_TAG_RECORD_ID:
         return decode_record_id(d, off, depth);
     case SDB_TAG_UUID_TEXT:
         return read_text(d, "a UUID (tag 9)") ||
                call_parser(d, SDB_PARSE_UUID, off, "UUID string (tag 9)");
     case SDB_TAG_DECIMAL:
-        new_instance(d, 1);
-        push_config(d, SDB_K_VALUE);
-        if (read_text(d, "a decimal (tag 10)")) {
-            return -1;
-        }
-        lua_rawset(L, -3);
-        set_class(d, SDB_DECIMAL);
-        return 0;
+        return decode_text_instance(d, SDB_K_VALUE, SDB_DECIMAL, "a decimal (tag 10)");
     case SDB_TAG_DATETIME:
         return decode_time(d, off, 0);
     case SDB_TAG_DURATION_TEXT:
@@ -741,14 +741,7 @@ static int decode_tag(decoder *d, uint64_t tag, size_t off, int depth)
     case SDB_TAG_DURATION:
         return decode_time(d, off, 1);
     case SDB_TAG_FUTURE:
-        new_instance(d, 1);
-        push_config(d, SDB_K_BODY);
-        if (read_text(d, "a future (tag 15)")) {
-            return -1;
-        }
-        lua_rawset(L, -3);
-        set_class(d, SDB_FUTURE);
-        return 0;
+        return decode_text_instance(d, SDB_K_BODY, SDB_FUTURE, "a future (tag 15)");
     case SDB_TAG_UUID:
         return decode_uuid(d, off);
     case SDB_TAG_RANGE:
