@@ -21,6 +21,7 @@
 -- print(t)              --> d'2024-02-29T10:30:00.500Z'
 -- print(t:to_epoch())   --> 1709202600.5
 local errors = require("surrealdb.errors")
+local compare_time = require("surrealdb.types.shape").compare_time
 
 local Datetime = { __name = "surrealdb.Datetime" }
 Datetime.__index = Datetime
@@ -289,7 +290,7 @@ end
 -- @usage assert(Datetime(0) < Datetime(1))
 function Datetime.__lt(a, b)
   check_pair(a, b, "<")
-  return a.seconds < b.seconds or (a.seconds == b.seconds and a.nanoseconds < b.nanoseconds)
+  return compare_time(a, b) < 0
 end
 
 --- Earlier or equal instants.
@@ -297,7 +298,7 @@ end
 -- @usage assert(Datetime(0) <= Datetime(0))
 function Datetime.__le(a, b)
   check_pair(a, b, "<=")
-  return a.seconds < b.seconds or (a.seconds == b.seconds and a.nanoseconds <= b.nanoseconds)
+  return compare_time(a, b) <= 0
 end
 
 local function duration_class()

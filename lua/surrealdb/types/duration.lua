@@ -17,6 +17,7 @@
 -- print(d, d:total_seconds())          --> 1h30m  5400.0
 -- print(Duration.from_seconds(1.5))    --> 1s500ms
 local errors = require("surrealdb.errors")
+local compare_time = require("surrealdb.types.shape").compare_time
 
 local Duration = { __name = "surrealdb.Duration" }
 Duration.__index = Duration
@@ -205,7 +206,7 @@ end
 -- @usage assert(Duration.parse("59s") < Duration.parse("1m"))
 function Duration.__lt(a, b)
   check_pair(a, b, "<")
-  return a.seconds < b.seconds or (a.seconds == b.seconds and a.nanoseconds < b.nanoseconds)
+  return compare_time(a, b) < 0
 end
 
 --- Shorter or equal durations.
@@ -213,7 +214,7 @@ end
 -- @usage assert(Duration(1) <= Duration(1))
 function Duration.__le(a, b)
   check_pair(a, b, "<=")
-  return a.seconds < b.seconds or (a.seconds == b.seconds and a.nanoseconds <= b.nanoseconds)
+  return compare_time(a, b) <= 0
 end
 
 --- The sum of two durations; `Duration + Datetime` is the datetime moved later.

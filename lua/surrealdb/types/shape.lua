@@ -126,4 +126,13 @@ function shape.equal(a, b)
   return deep_equal(a, b, 0)
 end
 
+--- Order two values held as whole `seconds` and `nanoseconds` (datetimes, durations).
+-- @return -1, 0 or 1 as `a` is before, the same as or after `b`
+-- @usage assert(shape.compare_time({ seconds = 1, nanoseconds = 5 }, { seconds = 1, nanoseconds = 9 }) == -1)
+function shape.compare_time(a, b)
+  if a.seconds ~= b.seconds then return a.seconds < b.seconds and -1 or 1 end
+  if a.nanoseconds ~= b.nanoseconds then return a.nanoseconds < b.nanoseconds and -1 or 1 end
+  return 0
+end
+
 return shape
