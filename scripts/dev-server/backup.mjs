@@ -241,21 +241,30 @@ export function backupRoutes({ hub, options, common, log }) {
     return type === JSON_TYPE ? encode(value) : body;
   }
 
-  async function handleExport(req, res, h) {
+  /**
+   * Answers OPTIONS, a method not in `methods` and a failed authorization itself: returns
+   * `{ status }` of that answer, or else `{ auth }`, the request's authorization.
+   */
+  async function admit(req, res, h, methods) {
     const m = req.method;
-    if (m === "OPTIONS") return send(res, 200, {}, null);
-    if (m !== "GET" && m !== "HEAD" && m !== "POST") {
+    if (m === "OPTIONS" || !methods.includes(m)) {
       req.resume();
-      return methodNotAllowed(res, "GET,HEAD,POST,OPTIONS");
+      if (m === "OPTIONS") return { status: send(res, 200, {}, null) };
+      return { status: methodNotAllowed(res, [...methods, "OPTIONS"].join(",")) };
     }
-    let auth;
     try {
-      auth = await authorize(h);
+      return { auth: await authorize(h) };
     } catch (err) {
       req.resume();
-      if (err instanceof HttpError) return unauthorized(res);
+      if (err instanceof HttpError) return { status: unauthorized(res) };
       throw err;
     }
+  }
+
+  async function handleExport(req, res, h) {
+    const m = req.method;
+    const { status, auth } = await admit(req, res, h, ["GET", "HEAD", "POST"]);
+    if (status !== undefined) return status;
     try {
       let cfg = null;
       if (m === "POST") {
@@ -396,23 +405,8 @@ export function backupRoutes({ hub, options, common, log }) {
   }
 
   async function handleImport(req, res, h) {
-    const m = req.method;
-    if (m === "OPTIONS") {
-      req.resume();
-      return send(res, 200, {}, null);
-    }
-    if (m !== "POST") {
-      req.resume();
-      return methodNotAllowed(res, "POST");
-    }
-    let auth;
-    try {
-      auth = await authorize(h);
-    } catch (err) {
-      req.resume();
-      if (err instanceof HttpError) return unauthorized(res);
-      throw err;
-    }
+    const { status, auth } = await admit(req, res, h, ["POST"]);
+    if (status !== undefined) return status;
     try {
       const limit = options.maxImport;
       const got = await readBody(req, limit, limit + 64 * 1024 * 1024);
