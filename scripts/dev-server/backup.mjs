@@ -242,15 +242,16 @@ export function backupRoutes({ hub, options, common, log }) {
   }
 
   /**
-   * Answers OPTIONS, a method not in `methods` and a failed authorization itself: returns
+   * Answers OPTIONS, a method not in `methods` (405 with `allow`, as the real server words it) and a
+   * failed authorization itself: returns
    * `{ status }` of that answer, or else `{ auth }`, the request's authorization.
    */
-  async function admit(req, res, h, methods) {
+  async function admit(req, res, h, methods, allow) {
     const m = req.method;
     if (m === "OPTIONS" || !methods.includes(m)) {
       req.resume();
       if (m === "OPTIONS") return { status: send(res, 200, {}, null) };
-      return { status: methodNotAllowed(res, [...methods, "OPTIONS"].join(",")) };
+      return { status: methodNotAllowed(res, allow) };
     }
     try {
       return { auth: await authorize(h) };
@@ -263,7 +264,7 @@ export function backupRoutes({ hub, options, common, log }) {
 
   async function handleExport(req, res, h) {
     const m = req.method;
-    const { status, auth } = await admit(req, res, h, ["GET", "HEAD", "POST"]);
+    const { status, auth } = await admit(req, res, h, ["GET", "HEAD", "POST"], "GET,HEAD,POST,OPTIONS");
     if (status !== undefined) return status;
     try {
       let cfg = null;
@@ -405,7 +406,7 @@ export function backupRoutes({ hub, options, common, log }) {
   }
 
   async function handleImport(req, res, h) {
-    const { status, auth } = await admit(req, res, h, ["POST"]);
+    const { status, auth } = await admit(req, res, h, ["POST"], "POST");
     if (status !== undefined) return status;
     try {
       const limit = options.maxImport;
