@@ -1,7 +1,8 @@
 --- Bulk operations: many rows inserted, upserted, updated, deleted or related in parallel batches.
 --
 -- Rows come from an array or an iterator, so an import of millions of rows holds at most
--- `parallel × batch_size` of them in memory. Each batch is encoded once, in C, into one CBOR array
+-- `(parallel + 1) × batch_size` of them in memory (the batches in flight and the next one, made while
+-- they run). Each batch is encoded once, in C, into one CBOR array
 -- (split further when it would pass `max_batch_bytes`, the server's message limit), and sent as one
 -- parameterized statement; `parallel` batches are in flight at once across the client's pool.
 --
@@ -455,7 +456,7 @@ function Bulk:pull(run, size)
       run.batch_count = run.batch_count + 1
       self:failed(run, run.batch_count, run.pulled, run.pulled, errors.new("ValidationError",
         ("row %d cannot be sent: %s"):format(run.pulled, why), { row = run.pulled }))
-      if #rows > 0 or run.stop then break end
+      if #rows > 0 or run.last_row then break end
     else
       first_number = first_number or run.pulled
       rows[#rows + 1] = prepared
@@ -465,49 +466,58 @@ function Bulk:pull(run, size)
   return rows, first_number
 end
 
--- Record a failed batch; without ignore_errors, stop taking new ones.
-function Bulk:failed(run, batch, first, last, err)
+-- Record a failed batch; without ignore_errors, stop. A batch the server refused (`sent`) stops the
+-- run: no batch is taken after it. Rows the producer could not make into a batch (it runs ahead of
+-- the senders) stop it from making more, while the batches of the rows before them are still sent,
+-- as they would have been without the look-ahead: `run.last_row` is then the last row to send.
+function Bulk:failed(run, batch, first, last, err, sent)
   local result = run.result
   result.error_count = result.error_count + (last - first + 1)
   result.errors[#result.errors + 1] = { batch = batch, rows = { first, last }, error = err }
-  if not self.ignore_errors then run.stop = true end
-end
-
--- One of the `parallel` workers: take a batch, send it (in parts when it is too large), repeat.
-function Bulk:work(run)
-  while not self:stopping(run) and not run.exhausted do
-    local size = run.tuner and run.tuner.size or self.batch_size
-    local rows, number = self:pull(run, size)
-    if rows == nil then
-      if run.exhausted or run.stop then break end
-    else
-      self:send_rows(run, rows, number, size)
-    end
+  if self.ignore_errors then return end
+  if sent then
+    run.stop = true
+  elseif run.last_row == nil or first - 1 < run.last_row then
+    run.last_row = first - 1
   end
 end
 
--- Send pulled rows as one batch, or as several when they are too large for one message.
-function Bulk:send_rows(run, rows, number, size)
-  local first = 1
-  while first <= #rows do
-    first = first + self:send_part(run, rows, number, first, size)
-    if run.stop and first <= #rows then
-      -- Pulled but never sent: neither landed nor failed.
-      run.result.not_sent = (run.result.not_sent or 0) + (#rows - first + 1)
-      return
-    end
-  end
+-- ---- the producer and the senders ----
+--
+-- One producer task pulls the rows, prepares them and encodes them into batches; `parallel` sender
+-- tasks send them. The producer hands one batch over at a time and makes the next while the senders
+-- wait for their answers, so a sender whose answer came sends its next batch at once: the server
+-- always has `parallel` batches to run, and the client's own work overlaps with the server's.
+-- So at most `parallel + 1` batches are held at once (`parallel` in flight, one ready).
+
+-- Wake every task waiting for the hand-over to change (a batch offered or taken, the producer done,
+-- the run stopping).
+local function wake_all(run)
+  local waiting = run.waiting
+  run.waiting = {}
+  for _, waiter in ipairs(waiting) do waiter:complete(true) end
 end
 
--- Encode the rows from `first` on that fit in one message and send them as one batch; returns how
--- many rows it took.
-function Bulk:send_part(run, rows, number, first, size)
+local function wait_for_change(run)
+  local waiter = runtime.waiter(nil, "bulk batch hand-over")
+  run.waiting[#run.waiting + 1] = waiter
+  waiter:wait()
+end
+
+-- Rows pulled that will never be sent (the run stopped): neither landed nor failed.
+local function not_sent(run, count)
+  run.result.not_sent = (run.result.not_sent or 0) + count
+end
+
+-- Encode the rows from `first` on that fit in one message as the next batch; returns how many rows
+-- it took and the batch, or no batch when they failed (recorded).
+function Bulk:encode_batch(run, rows, number, first, size)
   run.batch_count = run.batch_count + 1
   local batch, row_first = run.batch_count, number + first - 1
   local encoded_ok, encoded, n, bytes = pcall(cbor.encode_rows, rows, first, #rows - first + 1,
     self.max_batch_bytes)
   if not encoded_ok then
-    -- A row that CBOR cannot carry (its path names it): the rest of the batch is not sent.
+    -- A row that CBOR cannot carry (its path names it): the rest of the pulled rows are not sent.
     self:failed(run, batch, row_first, number + #rows - 1, encoded)
     return #rows - first + 1
   elseif encoded == nil then
@@ -516,17 +526,81 @@ function Bulk:send_part(run, rows, number, first, size)
         self.max_batch_bytes), { row = row_first }))
     return 1
   end
-  local last = first + n - 1
+  return n, { number = batch, encoded = encoded, rows = rows, first = first, last = first + n - 1,
+    row_first = row_first, size = size }
+end
+
+-- The producer: pull rows, encode them into batches (several when they are too large for one
+-- message) and hand each over when the previous one was taken.
+function Bulk:produce(run)
+  while not self:stopping(run) and not run.exhausted and not run.last_row do
+    local size = run.tuner and run.tuner.size or self.batch_size
+    local rows, number = self:pull(run, size)
+    local first = 1
+    while rows and first <= #rows do
+      while run.ready and not run.stop do wait_for_change(run) end
+      if run.stop or (run.last_row and number + first - 1 > run.last_row) then
+        not_sent(run, #rows - first + 1)
+        break
+      end
+      local n, batch = self:encode_batch(run, rows, number, first, size)
+      first = first + n
+      if batch then
+        run.ready = batch
+        wake_all(run)
+      end
+    end
+  end
+  run.produced = true
+  wake_all(run)
+end
+
+-- The next batch to send, or nil when there is none left or the run stops.
+function Bulk:take(run)
+  while true do
+    if self:stopping(run) then
+      local left = run.ready
+      if left then
+        run.ready = nil
+        not_sent(run, left.last - left.first + 1)
+        wake_all(run)
+      end
+      return nil
+    end
+    local batch = run.ready
+    if batch then
+      run.ready = nil
+      wake_all(run)
+      return batch
+    end
+    if run.produced then return nil end
+    wait_for_change(run)
+  end
+end
+
+-- One of the `parallel` senders: take a batch, send it, record what happened, repeat.
+function Bulk:send_batches(run)
+  while true do
+    local batch = self:take(run)
+    if batch == nil then break end
+    self:send_batch(run, batch)
+  end
+  wake_all(run)
+end
+
+function Bulk:send_batch(run, batch)
+  local rows, first, last, row_first = batch.rows, batch.first, batch.last, batch.row_first
+  local n = last - first + 1
   local started = runtime.now()
-  local ok, raw = pcall(self.send, self, run, encoded, rows, first, last, row_first)
+  local ok, raw = pcall(self.send, self, run, batch.encoded, rows, first, last, row_first)
   local result = run.result
   if ok then
     result.success_count = result.success_count + n
-    if run.tuner then run.tuner:record(size, n, started) end
+    if run.tuner then run.tuner:record(batch.size, n, started) end
     local values = self:collect(run, raw, rows, first, last)
     if values then run.results[#run.results + 1] = { row_first, values } end
   else
-    self:failed(run, batch, row_first, number + last - 1, raw)
+    self:failed(run, batch.number, row_first, row_first + n - 1, raw, true)
   end
   if self.progress then
     local called, err = pcall(self.progress, result.success_count + result.error_count, run.total)
@@ -535,7 +609,6 @@ function Bulk:send_part(run, rows, number, first, size)
       run.progress_error = err
     end
   end
-  return n
 end
 
 -- Run `kind` over `rows` into `tb`; returns the BulkResult or raises a BulkOperationError.
@@ -561,13 +634,16 @@ function Bulk:run(kind_name, tb, rows)
     batch_count = 0,
     retries = 0,
     results = {},
+    waiting = {}, -- tasks waiting for the hand-over between the producer and the senders
+    ready = nil, -- the batch made and not yet taken
+    produced = false, -- the producer is done
     tuner = self.batch_size == "auto" and new_tuner(self.parallel) or nil,
     result = { success_count = 0, error_count = 0, errors = {}, cancelled = false },
   }
   core.interrupt_watch(true)
-  local workers = {}
+  local workers = { runtime.spawn(self.produce, self, run) }
   for i = 1, self.parallel do
-    workers[i] = runtime.spawn(self.work, self, run)
+    workers[i + 1] = runtime.spawn(self.send_batches, self, run)
   end
   local crashed
   for _, worker in ipairs(workers) do
@@ -576,6 +652,8 @@ function Bulk:run(kind_name, tb, rows)
   end
   core.interrupt_watch(false)
   local result = run.result
+  -- The producer runs ahead: a row it could not send may be recorded before a batch of earlier rows failed.
+  table.sort(result.errors, function(a, b) return a.rows[1] < b.rows[1] end)
   result.elapsed = runtime.now() - started
   result.batches = run.batch_count
   result.retries = run.retries
