@@ -59,7 +59,7 @@ for scheme, url in pairs(schemes) do
 
     after_each(function() db:close() end)
 
-    it("inserts rows from an array and from an iterator, never holding more than (parallel + 1) x batch_size", function()
+    it("inserts rows from an array and from an iterator, holding at most (parallel + 1) x batch_size", function()
       local rows = {}
       for i = 1, 1000 do rows[i] = { n = i, name = "p" .. i } end
       local result = db:bulk{ batch_size = 100 }:insert("person", rows)
