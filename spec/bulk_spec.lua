@@ -198,6 +198,18 @@ for scheme, url in pairs(schemes) do
       assert.are.equal(119, count(db, "person"))
     end)
 
+    it("still sends the rows before a row it cannot send while it makes batches ahead of the senders", function()
+      local rows = {}
+      for i = 1, 200 do rows[i] = { id = i } end
+      rows[95] = "not a row"
+      local ok, err = pcall(function() return db:bulk{ batch_size = 10, parallel = 3 }:insert("late", rows) end)
+      assert.is_false(ok)
+      assert.matches("row 95 cannot be sent", err.message)
+      assert.are.same({ 95, 95 }, err.result.errors[1].rows)
+      assert.are.equal(94, err.result.success_count)
+      assert.are.equal(94, count(db, "late"))
+    end)
+
     it("raises a BulkOperationError carrying the result when a batch fails", function()
       db:query("DEFINE TABLE strict SCHEMAFULL; DEFINE FIELD n ON strict TYPE int")
       local rows = {}
