@@ -32,6 +32,8 @@ build = {
     LUA_LUADIR = "$(LUADIR)",
     SURREALDB_WERROR = "OFF",
   },
+  -- The example migrations (README, "Migrations"), under the rock's directory (`luarocks show surrealdb`).
+  copy_directories = { "scripts/examples" },
   install = {
     -- The migrations tool (README, "Migrations"); LuaRocks wraps it so it finds the installed modules.
     bin = { ["surreal-migrate"] = "scripts/surreal-migrate" },
