@@ -276,6 +276,26 @@ describe("surreal-migrate #integration", function()
     assert.are.equal("long:2", tostring(rows[1].id))
   end)
 
+  it("keeps the lock renewed through a migration that computes without calling the database", function()
+    write(dir .. "/migrations/20250101000000_compute.lua", [[
+      return { up = function(db, ctx)
+        local clock, started, spins = require("surrealdb.runtime").now, require("surrealdb.runtime").now(), 0
+        while clock() - started < 2.5 do -- pure Lua for 2.5 s: no call, no wait
+          spins = spins + 1
+          if spins % 10000 == 0 then ctx.progress(spins) end
+        end
+      end }]])
+    local a = start(dir, { "up", "--lock-ttl", "1" }, env)
+    helper.wait_until(lock_taken, 10, "the first runner's lock")
+    require("surrealdb.runtime").sleep(1.5) -- past its time to live: renewed all the same
+    local out, code = run(dir, { "up", "--lock-timeout", "0.2" }, env)
+    assert.are.equal(3, code, out)
+    assert.matches("another runner holds the migrations lock", out, 1, true)
+    out, code = a.wait()
+    assert.are.equal(0, code, out)
+    assert.are.equal(1, ups())
+  end)
+
   it("stops between migrations on Ctrl-C, leaving none half-recorded", function()
     write(dir .. "/migrations/20250101000000_first.lua", [[
       return { up = function(db)

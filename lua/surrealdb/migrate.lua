@@ -43,7 +43,10 @@
 -- files continue after the last statement done) or rolled back with `down`.
 --
 -- **Lock.** `up`, `down` and `redo` hold the migrations lock (`surrealdb.migrate.lock`): a second runner
--- waits up to `lock_timeout` seconds and then raises a LockError.
+-- waits up to `lock_timeout` seconds and then raises a LockError. The lock is renewed from the client's
+-- loop, which runs whenever the runner or a migration waits on the server; a Lua migration that computes
+-- for long without calling the database keeps it renewed by calling `ctx.progress` or `ctx.log` now and
+-- then (at most once a second they give the loop a turn).
 --
 -- **Ctrl-C.** The runner watches SIGINT: it stops between migrations (and between the statements of a
 -- non-transactional file), never inside one's transaction; `db:bulk` stops between batches. A second
@@ -70,6 +73,7 @@ local FILE_PATTERN = "^(%d%d%d%d%d%d%d%d%d%d%d%d%d%d)_([%w_]+)%.(%a+)$"
 local DOWN_PATTERN = "^(%d%d%d%d%d%d%d%d%d%d%d%d%d%d)_([%w_]+)%.down%.surql$"
 local NOT_EXECUTED = "not executed due to a failed transaction"
 local PROGRESS_RECORD_INTERVAL = 2 -- seconds between progress writes of a non-transactional migration
+local LOOP_TURN_INTERVAL = 1 -- seconds between the loop turns ctx.progress and ctx.log give (lock renewal)
 
 local function invalid(message, fields, level)
   errors.raise("ValidationError", message, fields, (level or 1) + 1)
@@ -803,13 +807,22 @@ function Runner:context(e, direction, db, transactional, on_progress)
     helpers = require("surrealdb.orm").helpers(db),
     interrupted = interrupted,
   }
+  -- Let the loop run its timers (the lock's renewal) in a migration that does not wait on the server.
+  local last_turn = runtime.now()
+  local function loop_turn()
+    if runtime.now() - last_turn < LOOP_TURN_INTERVAL then return end
+    runtime.sleep(0)
+    last_turn = runtime.now()
+  end
   function ctx.progress(done, total)
     runner:emit({ type = "progress", migration = e.id, done = done, total = total,
       message = ("%s: %s%s"):format(e.file, tostring(done), total and (" of " .. tostring(total)) or "") })
     if on_progress then on_progress(done, total) end
+    loop_turn()
   end
   function ctx.log(format, ...)
     runner:emit({ type = "log", migration = e.id, message = e.file .. ": " .. format:format(...) })
+    loop_turn()
   end
   function ctx.bulk(options)
     local given = {}
