@@ -10,6 +10,9 @@
 --   3. scan them all with one filter: `db:query("SELECT * FROM item WHERE n >= $p1", ...)` against
 --      `Item:where{ n__gte = 0 }:all()` (which makes each row a record of the model).
 -- The direct side sends the same SurrealQL as the model, so the difference is the ORM's own work.
+-- Each phase runs in ORM_BENCH_ROUNDS rounds (default 4) that take turns at going first, so neither
+-- side is favoured by going first (a warmer server, a smaller heap for the collector to walk); the
+-- scan runs once per round.
 -- For each phase it prints both sides' wall-clock time, the ratio ORM/direct (the target is at most
 -- 1.05) and each side's client CPU time per operation; the server does most of the work and shares
 -- the machine with the client, so wall-clock ratios drift a few percent with other load.
@@ -30,6 +33,8 @@ local f = require("surrealdb.orm.fields")
 
 local ROWS = math.tointeger(tonumber(os.getenv("ORM_BENCH_ROWS") or "100000"))
 assert(ROWS and ROWS > 0, "ORM_BENCH_ROWS must be a positive integer")
+local ROUNDS = math.tointeger(tonumber(os.getenv("ORM_BENCH_ROUNDS") or "4"))
+assert(ROUNDS and ROUNDS > 0 and ROUNDS % 2 == 0, "ORM_BENCH_ROUNDS must be a positive even integer")
 local CONCURRENCY = 64
 
 local base = os.getenv("SURREAL_URL")
@@ -44,11 +49,11 @@ local function connect(name)
   return db
 end
 
--- Run `work(i)` for i = 1..n from CONCURRENCY tasks; return wall seconds and client CPU seconds.
-local function concurrently(n, work)
-  local next_i = 0
+-- Run `work(i)` for i = first..last from CONCURRENCY tasks; return wall seconds and client CPU seconds.
+local function concurrently(first, last, work)
+  local next_i = first - 1
   local function worker()
-    while next_i < n do
+    while next_i < last do
       next_i = next_i + 1
       work(next_i)
     end
@@ -86,44 +91,75 @@ local function report(phase, direct_s, direct_cpu, orm_s, orm_cpu, ops)
     .. "orm %6.1f us"):format(phase, direct_s, orm_s, orm_s / direct_s, direct_cpu / ops * 1e6, orm_cpu / ops * 1e6))
 end
 
-print(("bench/orm.lua: %d rows, %d tasks, one WebSocket per side, server %s"):format(ROWS, CONCURRENCY, base))
+print(("bench/orm.lua: %d rows, %d tasks, %d rounds, one WebSocket per side, server %s"):format(ROWS, CONCURRENCY,
+  ROUNDS, base))
 print("load average: " .. require("bench.support.machine").loadavg())
+
+-- Run one phase in ROUNDS rounds that take turns at going first: `direct(first, last)` and
+-- `model(first, last)` each do the rows first..last and return wall and CPU seconds (a whole-table
+-- phase ignores the range). Report the sums; `ops` is the operations per side in all.
+local function phase(name, whole, direct, model, ops)
+  local per_round = whole and ROWS or ROWS // ROUNDS
+  local d_s, d_cpu, o_s, o_cpu = 0, 0, 0, 0
+  for round = 1, ROUNDS do
+    local first = whole and 1 or (round - 1) * per_round + 1
+    local last = (whole or round == ROUNDS) and ROWS or round * per_round
+    local function run_direct()
+      local s, cpu = direct(first, last)
+      d_s, d_cpu = d_s + s, d_cpu + cpu
+    end
+    local function run_model()
+      local s, cpu = model(first, last)
+      o_s, o_cpu = o_s + s, o_cpu + cpu
+    end
+    if round % 2 == 1 then
+      run_direct()
+      run_model()
+    else
+      run_model()
+      run_direct()
+    end
+  end
+  report(name, d_s, d_cpu, o_s, o_cpu, ops)
+end
 
 -- 1. Creates.
 local direct_ids, orm_ids = {}, {}
-local d_s, d_cpu = concurrently(ROWS, function(i)
-  local created = direct_db:query("CREATE ONLY item CONTENT $data", { data = row(i) })
-  assert(created.n == i, "direct create returned something else")
-  direct_ids[i] = created.id
-end)
-local o_s, o_cpu = concurrently(ROWS, function(i)
-  local created = Item:create(row(i))
-  assert(created.n == i, "orm create returned something else")
-  orm_ids[i] = created.id
-end)
-report("create", d_s, d_cpu, o_s, o_cpu, ROWS)
+phase("create", false, function(first, last)
+  return concurrently(first, last, function(i)
+    local created = direct_db:query("CREATE ONLY item CONTENT $data", { data = row(i) })
+    assert(created.n == i, "direct create returned something else")
+    direct_ids[i] = created.id
+  end)
+end, function(first, last)
+  return concurrently(first, last, function(i)
+    local created = Item:create(row(i))
+    assert(created.n == i, "orm create returned something else")
+    orm_ids[i] = created.id
+  end)
+end, ROWS)
 
 -- 2. Gets by id.
-d_s, d_cpu = concurrently(ROWS, function(i)
-  local got = direct_db:query("SELECT * FROM $id LIMIT $limit", { id = direct_ids[i], limit = 1 })
-  assert(got[1].n == i, "direct get returned something else")
-end)
-o_s, o_cpu = concurrently(ROWS, function(i)
-  assert(Item:get(orm_ids[i]).n == i, "orm get returned something else")
-end)
-report("get", d_s, d_cpu, o_s, o_cpu, ROWS)
+phase("get", false, function(first, last)
+  return concurrently(first, last, function(i)
+    local got = direct_db:query("SELECT * FROM $id LIMIT $limit", { id = direct_ids[i], limit = 1 })
+    assert(got[1].n == i, "direct get returned something else")
+  end)
+end, function(first, last)
+  return concurrently(first, last, function(i)
+    assert(Item:get(orm_ids[i]).n == i, "orm get returned something else")
+  end)
+end, ROWS)
 
--- 3. One where scan over every row.
-local direct_rows, orm_rows
-d_s, d_cpu = timed(function()
-  direct_rows = direct_db:query("SELECT * FROM item WHERE n >= $p1", { p1 = 0 })
-end)
-o_s, o_cpu = timed(function()
-  orm_rows = Item:where{ n__gte = 0 }:all()
-end)
-assert(#direct_rows == ROWS and #orm_rows == ROWS, ("scan counts %d and %d, expected %d"):format(#direct_rows,
-  #orm_rows, ROWS))
-report("scan", d_s, d_cpu, o_s, o_cpu, ROWS)
+-- 3. A where scan over every row, once per round.
+local function check_scan(rows, side)
+  assert(#rows == ROWS, ("%s scan counted %d rows, expected %d"):format(side, #rows, ROWS))
+end
+phase("scan", true, function()
+  return timed(function() check_scan(direct_db:query("SELECT * FROM item WHERE n >= $p1", { p1 = 0 }), "direct") end)
+end, function()
+  return timed(function() check_scan(Item:where{ n__gte = 0 }:all(), "orm") end)
+end, ROWS * ROUNDS)
 
 local total_direct, total_orm = 0, 0
 for _, r in ipairs(results) do
