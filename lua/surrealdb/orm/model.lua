@@ -227,19 +227,26 @@ function model.new(name, defs, options)
   local names = {}
   for key in pairs(defs) do names[#names + 1] = key end
   table.sort(names)
-  local containers, readers = {}, {}
+  local containers, readers, defaulted, stamped = {}, {}, {}, {}
   for _, key in ipairs(names) do
-    if defs[key]:is_container() then containers[#containers + 1] = key end
-    if defs[key]:reads_as_is() == false then readers[#readers + 1] = key end
+    local field = defs[key]
+    if field:is_container() then containers[#containers + 1] = key end
+    if field:reads_as_is() == false then readers[#readers + 1] = key end
+    if field.default ~= nil then defaulted[#defaulted + 1] = key end
+    if field.auto_now or field.auto_now_add then stamped[#stamped + 1] = key end
   end
+  local table_value = types.Table(name)
   local m = setmetatable({
     name = name,
     table = name,
-    table_value = types.Table(name),
+    table_value = table_value,
+    create_sql = "CREATE ONLY " .. query.table_text(table_value) .. " CONTENT $data",
     fields = defs,
     field_names = names,
     container_names = containers,
     readers = readers,
+    defaulted_names = defaulted,
+    stamped_names = stamped,
     db = options.db,
     strict = options.strict ~= false,
     description = options.description,
@@ -360,11 +367,10 @@ local function build(m, data, check_keys, method)
     values[key] = value
   end
   if unknown then validation_error(m.name, unknown, 3) end
-  for _, key in ipairs(m.field_names) do
-    if values[key] == nil then
-      local field = m.fields[key]
-      if field.default ~= nil then values[key] = field:default_value() end
-    end
+  local defaulted = m.defaulted_names
+  for i = 1, #defaulted do
+    local key = defaulted[i]
+    if values[key] == nil then values[key] = m.fields[key]:default_value() end
   end
   return setmetatable({ [VALUES] = values, [SAVED] = false }, m.record_mt)
 end
@@ -610,12 +616,26 @@ local function current_keys(record)
   return keys
 end
 
+-- A key of a record that may not be a field: refused (added to `reasons`, which is returned) on a
+-- strict model, else its current value goes into `out`.
+local function other_key(record, m, key, out, reasons)
+  if m.fields[key] ~= nil or key == "id" then return reasons end
+  if m.strict and not is_implicit(m, key) then
+    reasons = reasons or {}
+    reasons[tostring(key)] = "is not a field of " .. m.name
+  else
+    out[key] = current(record, key)
+  end
+  return reasons
+end
+
 -- Check every field of a record; return the values to send, or raise one ValidationError (with
 -- the reasons already found in `reasons`, if any).
 local function checked_values(record, m, level, extra, reasons)
   local out = {}
-  local defs = m.fields
-  for _, key in ipairs(m.field_names) do
+  local defs, names = m.fields, m.field_names
+  for i = 1, #names do
+    local key = names[i]
     local ok, result = defs[key]:check(current(record, key))
     if ok then
       out[key] = result
@@ -624,14 +644,12 @@ local function checked_values(record, m, level, extra, reasons)
       reasons[key] = result
     end
   end
-  for key in pairs(current_keys(record)) do
-    if defs[key] == nil and key ~= "id" then
-      if m.strict and not is_implicit(m, key) then
-        reasons = reasons or {}
-        reasons[tostring(key)] = "is not a field of " .. m.name
-      else
-        out[key] = current(record, key)
-      end
+  -- Keys that are not fields: loaded ones (with any change), then ones only changed.
+  local values, changes = rawget(record, VALUES), rawget(record, CHANGES)
+  for key in pairs(values) do reasons = other_key(record, m, key, out, reasons) end
+  if changes then
+    for key in pairs(changes) do
+      if values[key] == nil then reasons = other_key(record, m, key, out, reasons) end
     end
   end
   if reasons then validation_error(m.name, reasons, level + 1, extra) end
@@ -657,8 +675,10 @@ end
 -- Set the DateTime fields that ask for it to now: `auto_now` always, `auto_now_add` when the
 -- record is being created and has no value. Returns the names set.
 local function stamp(record, m, creating)
+  local stamped = m.stamped_names
   local now, names = nil, {}
-  for _, key in ipairs(m.field_names) do
+  for i = 1, #stamped do
+    local key = stamped[i]
     local field = m.fields[key]
     if field.auto_now or (field.auto_now_add and creating and current(record, key) == nil) then
       now = now or types.Datetime.now()
@@ -722,7 +742,7 @@ function Record:save()
     if id ~= nil then
       result = db:query("CREATE ONLY $id CONTENT $data", { id = record_id(m, id, "save"), data = values })
     else
-      result = db:query("CREATE ONLY " .. query.table_text(m.table_value) .. " CONTENT $data", { data = values })
+      result = db:query(m.create_sql, { data = values })
     end
   end
   if type(result) ~= "table" then

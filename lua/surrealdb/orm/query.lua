@@ -99,6 +99,9 @@ end
 local QuerySet = { __name = "surrealdb.orm.QuerySet" }
 QuerySet.__index = QuerySet
 
+-- The empty list a new query set starts with (shared: no method changes a list in place).
+local NO_ITEMS = setmetatable({}, { __newindex = function() error("the empty list of a query set is read-only", 2) end })
+
 --- Start a query set over a table or one record.
 -- Also reachable as `orm.query(db, source)`.
 -- @param db a client (`surrealdb.connect(...)`); may be nil for a query set that is only compiled
@@ -107,7 +110,8 @@ QuerySet.__index = QuerySet
 -- @usage local people = query.new(db, "person")
 function query.new(db, source)
   local target = query.target(source, "any", "orm.query")
-  return setmetatable({ db = db, target = target, filters = {}, ordering = {}, fetches = {} }, QuerySet)
+  return setmetatable({ db = db, target = target, filters = NO_ITEMS, ordering = NO_ITEMS, fetches = NO_ITEMS },
+    QuerySet)
 end
 
 -- A copy of `self` with its field `key` set to `value` (which may be nil). The lists are shared:
@@ -303,6 +307,14 @@ local function is_missing_table(err, name)
   return details.kind == "Table" and type(details.details) == "table" and details.details.name == name
 end
 
+-- The result of query.run's pcall: its values, nil for the target's table missing, else raise.
+local function finish_run(target, ok, ...)
+  if ok then return ... end
+  local err = ...
+  if is_missing_table(err, target.kind == "table" and target.value.name or target.value.tb) then return nil end
+  error(err, 0)
+end
+
 --- Run SurrealQL on the table or record `target`, where a table that does not exist holds no records.
 -- @param db a client
 -- @tparam string sql
@@ -312,11 +324,7 @@ end
 -- @raise QueryError for any other failure
 -- @usage local rows = query.run(db, "SELECT * FROM person", {}, query.target("person", "table", "x"))
 function query.run(db, sql, vars, target)
-  local name = target.kind == "table" and target.value.name or target.value.tb
-  local results = table.pack(pcall(db.query, db, sql, vars))
-  if results[1] then return table.unpack(results, 2, results.n) end
-  if is_missing_table(results[2], name) then return nil end
-  error(results[2], 0)
+  return finish_run(target, pcall(db.query, db, sql, vars))
 end
 
 -- Run one compiled statement and return its result.
