@@ -50,6 +50,26 @@ describe("orm relations against the engine #integration", function()
     assert.are.equal("Ann", post.author.friend.name)
   end)
 
+  it("a record as a filter value is its id, in filter tables, arrays and Qs alike", function()
+    local ann = Person:create{ name = "Ann" }
+    local bob = Person:create{ name = "Bob", friend = ann }
+    Person:create{ name = "Cy", friend = bob }
+    Person:create{ name = "Di" }
+    local function names(rows)
+      local out = {}
+      for i, row in ipairs(rows) do out[i] = row.name end
+      table.sort(out)
+      return out
+    end
+    assert.are.same({ "Bob" }, names(Person:where{ friend = ann }:all()))
+    assert.are.same({ "Bob", "Cy" }, names(Person:where(orm.Q{ friend = ann } | orm.Q{ friend = bob }):all()))
+    assert.are.same({ "Bob", "Cy" }, names(Person:where(orm.Q{ friend__in = { ann, bob } }):all()))
+    assert.are.same({ "Cy" }, names(orm.query(db, "person"):where(~orm.Q{ friend__ne = bob }):all()))
+    local unsaved = Person:new{ name = "Ed" }
+    helper.raises(function() Person:where(orm.Q{ friend = unsaved }):all() end, "is not saved", "ValidationError")
+    assert.are.equal(4, Person:query():count()) -- nothing was written by the refused filter
+  end)
+
   it("relate checks the edge's fields and ends, and related follows paths", function()
     local ann = Person:create{ name = "Ann" }
     local bob = Person:create{ name = "Bob" }

@@ -31,6 +31,9 @@
 --     field__is_null = false  (f IS NOT NONE AND f IS NOT NULL)
 --     field__between = {lo, hi}  (f >= $p1 AND f <= $p2)   (both ends included)
 --
+-- A record of a model given as a value (alone, in an array, in a Q) stands for its id:
+-- `{ friend = ann }`, `Q{ author__in = { ann, bob } }`; an unsaved record is refused.
+--
 -- `INSIDE`/`NOTINSIDE` are the names SurrealDB itself prints for `IN`/`NOT IN`. The string
 -- operators check the field's type first: SurrealDB's string functions raise on a field that is not
 -- a string (a missing field, a NULL, a number), which would fail the whole query; with the check
@@ -161,10 +164,22 @@ end
 
 -- Operators ---------------------------------------------------------------------------------------
 
+-- A value as it is bound: a record of a model (see `surrealdb.orm.model`) stands for its id.
 local function check_plain(value, key)
   local kind = type(value)
   if kind == "function" or kind == "thread" or kind == "userdata" then
     invalid(("filter %s: a %s cannot be sent to SurrealDB"):format(key, kind), { field = key })
+  end
+  if kind == "table" then
+    local mt = getmetatable(value)
+    if type(mt) == "table" and mt.__model ~= nil then
+      local id = value.id
+      if id == nil then
+        invalid(("filter %s: the record %s is not saved, so it has no id to compare with"):format(key,
+          tostring(value)), { field = key })
+      end
+      return id
+    end
   end
   return value
 end

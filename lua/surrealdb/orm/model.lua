@@ -432,19 +432,6 @@ local function model_query(m, qs)
   return setmetatable({ model = m, qs = qs }, ModelQuery)
 end
 
--- A filter table with records as values replaced by their ids (Qs are taken as they are).
-local function filter_values(spec)
-  if type(spec) ~= "table" or getmetatable(spec) ~= nil then return spec end
-  local copy
-  for key, value in pairs(spec) do
-    if is_record(value) then
-      copy = copy or copy_table(spec)
-      copy[key] = value.id
-    end
-  end
-  return copy or spec
-end
-
 --- The model query set of every record of the model.
 -- @treturn ModelQuery
 -- @usage local n = Person:query():count()
@@ -472,7 +459,7 @@ end
 -- @treturn ModelQuery
 -- @usage local q = Person:query():where{ age__gte = 18 }
 function ModelQuery:where(spec)
-  return model_query(self.model, self.qs:where(filter_values(spec)))
+  return model_query(self.model, self.qs:where(spec))
 end
 
 --- Sort by fields (`"-age"` descending). @see surrealdb.orm.query.QuerySet:order_by

@@ -100,7 +100,9 @@ local QuerySet = { __name = "surrealdb.orm.QuerySet" }
 QuerySet.__index = QuerySet
 
 -- The empty list a new query set starts with (shared: no method changes a list in place).
-local NO_ITEMS = setmetatable({}, { __newindex = function() error("the empty list of a query set is read-only", 2) end })
+local NO_ITEMS = setmetatable({}, {
+  __newindex = function() error("the empty list of a query set is read-only", 2) end,
+})
 
 --- Start a query set over a table or one record.
 -- Also reachable as `orm.query(db, source)`.
