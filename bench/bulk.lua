@@ -8,7 +8,7 @@
 --      WebSocket client; the iterator makes each row when the bulk asks for it. Prints the batch size
 --      it chose and what it measured on the way (result.tuning).
 --   2. Lua fixed: the same with fixed batch sizes (BULK_FIXED, default "100,200,500,1000"), all of them
---      at the first N, the best of them at each later N.
+--      once at the first N to find the best, then the best of them beside the others.
 --   3. JS SDK: surrealdb.js inserting the same rows into the same server, `insert(table, rows)` per
 --      batch of the size auto chose, P calls in flight, with `.output("none")` so the server runs the
 --      same statement as ours (bench/support/bulk_js.mjs).
@@ -17,6 +17,9 @@
 --      process (@surrealdb/node on mem://, no server, no client: bench/support/bulk_engine.mjs engine).
 --   5. Bare WebSocket: the same requests, encoded beforehand, sent by node over one WebSocket to the
 --      server (bulk_engine.mjs ws): the server's own share, without a client library's.
+-- 1, 2 (the best fixed size), 3 and 5 share one server, which slows down a little as it has held more
+-- rows (even in databases since removed), so they run in mirrored rounds, 1 2 3 5 then 5 3 2 1, and
+-- each side's rows/s is over the total time of its runs: drift weighs on every side alike.
 -- Each Lua run is a child process of this one (`bulk.lua --run ...`), so its peak RSS (VmHWM) belongs to
 -- its row count alone. Besides rows/s it prints each side's CPU time per row and, when the server is
 -- a local process that `ss` can name, the server's CPU time per row over the same timed section: the
@@ -30,9 +33,8 @@
 --       scripts/with-dev-server lua5.4 bench/bulk.lua
 --
 -- Environment: BULK_ROWS (default "100000,1000000"; "20000" is a quick run), BULK_PARALLEL (default 2),
--- BULK_FIXED (default "100,200,500,1000"), BULK_REPEAT (default 1: runs of each measurement, the fastest
--- counts; more find the quiet moments of a busy machine). The default run takes about ten minutes on a
--- 2-core machine.
+-- BULK_FIXED (default "100,200,500,1000"), BULK_REPEAT (default 1: pairs of mirrored rounds). The default
+-- run takes about fifteen minutes on a 2-core machine.
 -- It reports; it asserts nothing about timing, but it fails when a table does not hold N rows after a run.
 package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
 package.cpath = "build/?.so;" .. package.cpath
@@ -247,14 +249,24 @@ local function fresh_database(label)
   return ("bulk_%s_%s_%d"):format(label, stamp, run_number)
 end
 
--- Run `fn` (which returns figures) REPEAT times; the figures of the fastest run.
-local function best_of(fn)
-  local best
-  for _ = 1, REPEAT do
-    local figures = fn()
-    if best == nil or figures.rows_per_s > best.rows_per_s then best = figures end
+-- The figures of several runs of the same side taken as one: rows/s over their total time, CPU
+-- per row averaged, the highest peak RSS; the rest (the batch size, the tuning) of the first run.
+local function combined(runs)
+  local out = {}
+  for k, v in pairs(runs[1]) do out[k] = v end
+  local seconds, cpu, server = 0, 0, 0
+  for _, f in ipairs(runs) do
+    seconds = seconds + 1 / f.rows_per_s
+    cpu = cpu + (f.cpu_us_per_row or 0)
+    server = server + (f.server_cpu_us_per_row or 0)
+    if f.rss_peak_kb and (out.rss_peak_kb == nil or f.rss_peak_kb > out.rss_peak_kb) then
+      out.rss_peak_kb = f.rss_peak_kb
+    end
   end
-  return best
+  out.rows_per_s = #runs / seconds
+  out.cpu_us_per_row = runs[1].cpu_us_per_row and cpu / #runs
+  out.server_cpu_us_per_row = runs[1].server_cpu_us_per_row and server / #runs
+  return out
 end
 
 local admin = surrealdb.connect(ws_url, { namespace = NAMESPACE })
@@ -263,40 +275,56 @@ local function remove_database(database)
 end
 
 local function lua_run(rows, batch)
-  return best_of(function()
-    local database = fresh_database("lua")
-    local figures = run_figures({ LUA, SCRIPT, "--run", rows, batch, PARALLEL, database },
-      ("the Lua run (%d rows, batch size %s)"):format(rows, batch))
-    remove_database(database)
-    return figures
-  end)
+  local database = fresh_database("lua")
+  local figures = run_figures({ LUA, SCRIPT, "--run", rows, batch, PARALLEL, database },
+    ("the Lua run (%d rows, batch size %s)"):format(rows, batch))
+  remove_database(database)
+  return figures
 end
 
 local function js_run(rows, batch)
-  return best_of(function()
-    local database = fresh_database("js")
-    local figures = run_figures({ "node", JS_SCRIPT, ws_url .. "/rpc", NAMESPACE, database, TABLE, rows, batch,
-      PARALLEL }, "the JS side")
-    remove_database(database)
-    assert(figures.counted == rows, ("the JS side left %s rows, expected %d"):format(tostring(figures.counted),
-      rows))
-    return figures
-  end)
+  local database = fresh_database("js")
+  local figures = run_figures({ "node", JS_SCRIPT, ws_url .. "/rpc", NAMESPACE, database, TABLE, rows, batch,
+    PARALLEL }, "the JS side")
+  remove_database(database)
+  assert(figures.counted == rows, ("the JS side left %s rows, expected %d"):format(tostring(figures.counted),
+    rows))
+  return figures
 end
 
 local function engine_run(mode, rows, batch, seen)
-  return best_of(function()
-    local database = fresh_database("raw")
-    local args = { "node", ENGINE_SCRIPT, mode, rows, batch, PARALLEL, TABLE, Bulk.statement("insert"),
-      seen.table_var, seen.rows_var }
-    if mode == "ws" then
-      for _, a in ipairs{ ws_url .. "/rpc", NAMESPACE, database } do args[#args + 1] = a end
+  local database = fresh_database("raw")
+  local args = { "node", ENGINE_SCRIPT, mode, rows, batch, PARALLEL, TABLE, Bulk.statement("insert"),
+    seen.table_var, seen.rows_var }
+  if mode == "ws" then
+    for _, a in ipairs{ ws_url .. "/rpc", NAMESPACE, database } do args[#args + 1] = a end
+  end
+  local f = run_figures(args, "bulk_engine.mjs " .. mode)
+  if mode == "ws" then remove_database(database) end
+  assert(f.counted == rows, ("%s left %s rows, expected %d"):format(mode, tostring(f.counted), rows))
+  return f
+end
+
+-- Run each side (a function returning figures) REPEAT times in mirrored rounds, A B C then C B A, so
+-- that a server that slows down as it holds more (it does, a little, run after run) weighs on every
+-- side alike; returns each side's combined figures. `first` runs before the rounds' first side
+-- and gives what the others need (auto's batch size): its figures count as the first side's.
+local function mirrored(first, sides)
+  local runs = { { first() } }
+  for i = 2, #sides do runs[i] = {} end
+  for round = 1, 2 * REPEAT do
+    local forward = round % 2 == 1
+    for step = 1, #sides do
+      local i = forward and step or #sides + 1 - step
+      if not (round == 1 and i == 1) then
+        local list = runs[i]
+        list[#list + 1] = sides[i]()
+      end
     end
-    local f = run_figures(args, "bulk_engine.mjs " .. mode)
-    if mode == "ws" then remove_database(database) end
-    assert(f.counted == rows, ("%s left %s rows, expected %d"):format(mode, tostring(f.counted), rows))
-    return f
-  end)
+  end
+  local out = {}
+  for i = 1, #sides do out[i] = combined(runs[i]) end
+  return table.unpack(out)
 end
 
 local loadavg = require("bench.support.machine").loadavg
@@ -335,27 +363,36 @@ for index, rows in ipairs(ROW_COUNTS) do
   print(("\n%d rows (load average %s)"):format(rows, loadavg()))
   print(("  %-40s %10s %7s %11s %11s %10s"):format("", "rows/s", "batch", "client us/r", "server us/r",
     "peak RSS"))
-  local auto = lua_run(rows, "auto")
+  if index == 1 then -- the best fixed size, once, at the first row count
+    local best
+    for _, size in ipairs(FIXED) do
+      local f = lua_run(rows, size)
+      line(("Lua bulk, batch_size = %d, trying"):format(size), f)
+      if best == nil or f.rows_per_s > best.rows_per_s then best = f end
+    end
+    best_fixed = best.batch_size
+  end
+
+  local first_auto
+  local function auto_run() return lua_run(rows, "auto") end
+  local auto, best, js, ws = mirrored(function()
+    first_auto = auto_run()
+    return first_auto
+  end, {
+    auto_run,
+    function() return lua_run(rows, best_fixed) end,
+    function() return js_run(rows, first_auto.batch_size) end,
+    function() return engine_run("ws", rows, first_auto.batch_size, first_auto) end,
+  })
+  local batch = first_auto.batch_size
   line("Lua bulk, batch_size = \"auto\"", auto)
   print(("    auto chose %d after trying (size:rows/s as the tuner estimated it) %s; %d batches, %d retries;"
     .. " statement %q")
     :format(auto.batch_size, auto.tuning, auto.batches, auto.retries, auto.statement))
-  io.flush()
-
-  local best
-  for _, size in ipairs(index == 1 and FIXED or { best_fixed }) do
-    local f = lua_run(rows, size)
-    line(("Lua bulk, batch_size = %d"):format(size), f)
-    if best == nil or f.rows_per_s > best.rows_per_s then best = f end
-  end
-  best_fixed = best.batch_size
-
-  local batch = auto.batch_size
-  local js = js_run(rows, batch)
+  line(("Lua bulk, batch_size = %d, the best fixed"):format(best_fixed), best)
   line("JS SDK insert(...).output(\"none\")", js, batch)
-  local ws = engine_run("ws", rows, batch, auto)
   line("node, bare WebSocket, pre-encoded", ws, batch)
-  local ceiling = engine_run("engine", rows, batch, auto)
+  local ceiling = engine_run("engine", rows, batch, first_auto)
   line("engine in-process, pre-encoded (ceiling)", ceiling, batch)
 
   print(("  auto/ceiling %.2f (target >= 0.85)   auto/JS %.2f (target >= 1.5)   auto/best fixed (%d) %.2f")
