@@ -343,6 +343,25 @@ describe("connect", function()
     assert.is_true(errors.is(err, "ValidationError"))
   end)
 
+  it("rejects retry, reconnect and pool options of the wrong kind, naming them, before connecting", function()
+    for _, case in ipairs({
+      { { retry = { max_retries = "3" } }, "retry.max_retries must be an integer >= 0, got 3" },
+      { { retry = { max_retries = 1.5 } }, "retry.max_retries must be an integer" },
+      { { retry = { base_delay = -1 } }, "retry.base_delay must be a number >= 0, got %-1" },
+      { { retry = { jitter = 0.5 } }, "retry.jitter must be true or false" },
+      { { reconnect = { jitter = 2 } }, "reconnect.jitter must be a number from 0 to 1, got 2" },
+      { { reconnect = { max_delay = 0 / 0 } }, "reconnect.max_delay must be a number >= 0" },
+      { { pool = { size = 0.5 } }, "pool.size must be an integer" },
+      { { pool = { health_interval = "1s" } }, "pool.health_interval must be a number >= 0" },
+      { { retry = { tries = 3 } }, "retry has no option \"tries\"" },
+    }) do
+      local ok, err = pcall(surrealdb.connect, "ws://127.0.0.1:1", case[1])
+      assert.is_false(ok)
+      assert.is_true(errors.is(err, "ValidationError"), tostring(err))
+      assert.matches(case[2], err.message)
+    end
+  end)
+
   it("fails with a ConnectionError when nothing listens", function()
     local ok, err = pcall(surrealdb.connect, "ws://127.0.0.1:1", { connect_timeout = 2 })
     assert.is_false(ok)

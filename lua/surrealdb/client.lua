@@ -61,6 +61,17 @@ local function merged(defaults, given, name)
     end
     result[k] = v
   end
+  for k, v in pairs(result) do
+    local default = defaults[k]
+    local integer = k == "max_retries" or k == "attempts" or k == "size" or k == "min"
+    if (type(default) == "boolean" and type(v) ~= "boolean")
+      or (type(default) ~= "boolean" and (type(v) ~= "number" or v < 0 or v ~= v
+        or (integer and math.type(v) ~= "integer") or (k == "jitter" and v > 1))) then
+      local want = type(default) == "boolean" and "true or false"
+        or integer and "an integer >= 0" or k == "jitter" and "a number from 0 to 1" or "a number >= 0"
+      errors.raise("ValidationError", ("%s.%s must be %s, got %s"):format(name, k, want, tostring(v)), nil, 4)
+    end
+  end
   return result
 end
 
@@ -276,8 +287,7 @@ function Client:call(method, params, timeout, extra, flags)
     if not reason or attempt > retry.max_retries then
       error(final_error(result, attempt, previous, method, safe, retry ~= nil), 0)
     end
-    local delay = math.min(retry.base_delay * 2 ^ (attempt - 1), retry.max_delay)
-    if retry.jitter then delay = delay * (0.5 + 0.5 * math.random()) end
+    local delay = runtime.backoff(attempt, retry.base_delay, retry.max_delay, retry.jitter and 0.5 or 0)
     log.write("debug", ("retrying %s in %.3f s (attempt %d of %d): %s: %s"):format(method, delay, attempt + 1,
       retry.max_retries + 1, reason, tostring(result.message)))
     previous = final_error(result, attempt, previous, method, true, true)

@@ -21,12 +21,6 @@ Pool.__index = Pool
 local Member = {}
 Member.__index = Member
 
--- The delay before the next attempt of a backoff: doubling from `delay` to `max_delay`, with jitter.
-local function backoff(options, attempt)
-  local delay = math.min(options.delay * 2 ^ (attempt - 1), options.max_delay)
-  return delay * (1 + options.jitter * (2 * math.random() - 1))
-end
-
 --- Make the pool of a client and open its first `min` connections (blocking, or yielding in a task).
 -- @param client the client (its `state`, `notify` and `lives` are used)
 -- @tparam table urls the servers' base URLs (`ws://host:port`, ...), all WebSocket or all HTTP
@@ -214,7 +208,7 @@ local function session_call(transport, method, params, timeout)
     local ok, result = pcall(transport.call, transport, method, params, nil, timeout)
     if ok then return result end
     if attempt == 5 or not (type(result) == "table" and result.retryable) then error(result, 0) end
-    runtime.sleep(0.01 * 2 ^ attempt * math.random())
+    runtime.sleep(runtime.backoff(attempt, 0.02, 0.32, 1))
   end
 end
 
@@ -426,7 +420,7 @@ function Member:recover(cause)
   local attempt, last = 0, cause
   while not pool.closed and self.state == "recovering" do
     attempt = attempt + 1
-    runtime.sleep(backoff(options, attempt))
+    runtime.sleep(runtime.backoff(attempt, options.delay, options.max_delay, options.jitter))
     if pool.closed or self.state ~= "recovering" then return end
     local ok, err
     if pool.stateful then

@@ -241,6 +241,20 @@ function runtime.sleep(seconds)
   waiter:wait()
 end
 
+--- The delay before attempt `attempt + 1` of something retried with exponential backoff: `base`
+-- doubling with each attempt up to `max`, less a random part of up to `jitter` of it (0: none,
+-- 1: anything from 0 up), so that many clients that failed together do not retry together.
+-- The one backoff of the library: client retries, pool reconnects, bulk batches.
+-- @tparam integer attempt the attempt that failed, from 1
+-- @tparam number base the first delay, in seconds
+-- @tparam number max the longest delay, in seconds
+-- @tparam number jitter the random part, from 0 to 1
+-- @treturn number seconds
+-- @usage runtime.sleep(runtime.backoff(attempt, 0.05, 2, 0.5))  -- 25-50 ms, then 50-100 ms, ...
+function runtime.backoff(attempt, base, max, jitter)
+  return math.min(base * 2 ^ (attempt - 1), max) * (1 - jitter * math.random())
+end
+
 --- Wait until the waiter is done; return its value or raise its error.
 -- Inside a task started with `spawn` this yields; elsewhere it runs the loop (blocks).
 function Waiter:wait()
