@@ -198,6 +198,19 @@ for scheme, url in pairs(schemes) do
       assert.are.equal(119, count(db, "person"))
     end)
 
+    it("refuses a row whose id is a record of another table instead of storing it under this one", function()
+      local rows = { { id = 1 }, { id = surrealdb.RecordID("elsewhere", 2) }, { id = surrealdb.RecordID("stray", 3) } }
+      local ok, err = pcall(function() return db:bulk{ batch_size = 10 }:insert("stray", rows) end)
+      assert.is_false(ok)
+      assert.matches("row 2 cannot be sent: the row's id elsewhere:2 belongs to table elsewhere, not stray",
+        err.message)
+      assert.are.equal(1, count(db, "stray"), "the row before it landed, as with any row that cannot be sent")
+      local edge = { from = "person:1", to = "person:2", id = surrealdb.RecordID("person", 9) }
+      ok, err = pcall(function() return db:bulk():relate("knows", { edge }) end)
+      assert.is_false(ok)
+      assert.matches("row 1 cannot be sent: the edge's id person:9 belongs to table person, not knows", err.message)
+    end)
+
     it("still sends the rows before a row it cannot send while it makes batches ahead of the senders", function()
       local rows = {}
       for i = 1, 200 do rows[i] = { id = i } end

@@ -56,7 +56,16 @@ local RETURNING = { none = " RETURN NONE", ids = " RETURN id", full = " RETURN A
 -- Table and `$sdb_rows` the batch.
 local KINDS = {
   insert = {
-    sql = function(returning) return "INSERT INTO $sdb_table $sdb_rows" .. RETURNING[returning] end,
+    -- Without results, a loop of CREATEs: one statement (the batch lands whole or not at all) that
+    -- the engine runs in time linear in the batch, where one INSERT of n rows costs more per row as
+    -- n grows (in-process, 2 cores, 8-field rows: 43,000 against 37,000 rows/s at 200 rows a batch,
+    -- 49,000 against 17,700 at 1,000).
+    sql = function(returning)
+      if returning == "none" then
+        return "FOR $sdb_row IN $sdb_rows { CREATE $sdb_table CONTENT $sdb_row RETURN NONE }"
+      end
+      return "INSERT INTO $sdb_table $sdb_rows" .. RETURNING[returning]
+    end,
     again = function(returning)
       if returning == "full" then return "INSERT IGNORE INTO $sdb_table $sdb_rows RETURN NONE; SELECT * FROM "
         .. "$sdb_rows.id" end
@@ -207,6 +216,10 @@ local PREPARE = {
   insert = function(run, row)
     if type(row) ~= "table" then return nil, "a row must be a table, got " .. type(row) end
     if row.id == nil and run.ids == "generate" then row.id = types.RecordID(run.table_name, types.Uuid.v7()) end
+    if getmetatable(row.id) == types.RecordID then
+      local id, why = record_of(run.table_name, row.id, "the row's id")
+      if not id then return nil, why end
+    end
     return row
   end,
   upsert = function(run, row)
@@ -246,6 +259,10 @@ local PREPARE = {
     row.out, why = endpoint(edge.to or edge.out, "the edge's to")
     if not row.out then return nil, why end
     if row.id == nil and run.ids == "generate" then row.id = types.RecordID(run.table_name, types.Uuid.v7()) end
+    if getmetatable(row.id) == types.RecordID then
+      local id, bad_id = record_of(run.table_name, row.id, "the edge's id")
+      if not id then return nil, bad_id end
+    end
     return row
   end,
 }
@@ -340,11 +357,6 @@ end
 
 -- ---- running ----
 
-local function retry_delay(attempt)
-  local delay = math.min(0.1 * 2 ^ (attempt - 1), 5)
-  return delay * (0.5 + 0.5 * math.random())
-end
-
 -- The error of a failed statement inside a successful query call, or nil when every one succeeded.
 local function statement_error(raw)
   for i, statement in ipairs(raw) do
@@ -400,7 +412,7 @@ function Bulk:send(run, encoded, rows, first, last, row_first)
     end
     run.retries = run.retries + 1
     previous = err
-    local delay = retry_delay(attempt)
+    local delay = runtime.backoff(attempt, 0.1, 5, 0.5)
     log.write("debug", ("bulk: batch of rows %d-%d sent again in %.2f s (attempt %d): %s"):format(
       row_first, row_first + last - first, delay, attempt + 1, tostring(err.message)))
     runtime.sleep(delay)
