@@ -14,6 +14,8 @@ local function person_model(db, extra)
     email = f.String{ pattern = "^[^@]+@[^@]+$", unique = true },
     role = f.String{ choices = { "admin", "it's" }, default = "it's" },
     tags = f.Array{ of = f.String(), default = types.array, max_length = 3 },
+    scores = f.Array{ of = f.Int{ min = 0, max = 9 } },
+    grid = f.Array{ of = f.Array{ of = f.String{ max_length = 2 } } },
     friend = f.RecordLink{ "person" },
     address = f.Object{ schema = { city = f.String{ required = true } } },
     meta = f.Object(),
@@ -36,10 +38,14 @@ describe("orm schema text", function()
       "DEFINE FIELD created_at ON person TYPE none | datetime DEFAULT time::now();",
       "DEFINE FIELD email ON person TYPE none | string ASSERT string::matches($value, '^[^@]+@[^@]+$');",
       "DEFINE FIELD friend ON person TYPE none | record<person>;",
+      "DEFINE FIELD grid ON person TYPE none | array<array<string>> ASSERT array::all($value, |$item: any| "
+        .. "array::all($item, |$item2: any| string::len($item2) <= 2));",
       "DEFINE FIELD meta ON person TYPE none | object FLEXIBLE;",
       "DEFINE FIELD name ON person TYPE string ASSERT string::len($value) <= 100 COMMENT 'full name';",
       "DEFINE FIELD role ON person TYPE none | string DEFAULT \"it's\" ASSERT $value INSIDE ['admin', \"it's\"];",
       "DEFINE FIELD score ON person TYPE none | float ASSERT $value >= 0.5f;",
+      "DEFINE FIELD scores ON person TYPE none | array<int> ASSERT array::all($value, |$item: any| $item >= 0 "
+        .. "AND $item <= 9);",
       "DEFINE FIELD tags ON person TYPE none | array<string> ASSERT array::len($value) <= 3;",
       "DEFINE INDEX person_email_unique ON person FIELDS email UNIQUE;",
     }, "\n"), person_model():schema())
@@ -115,6 +121,8 @@ describe("orm schema against the engine #integration", function()
       { data = { name = "B", role = "root" }, field = "role" },           -- choices
       { data = { name = "B", tags = { "a", "b", "c", "d" } }, field = "tags" },
       { data = { name = "B", tags = { 1 } }, field = "tags" },            -- item type
+      { data = { name = "B", scores = { 1, 10 } }, field = "scores" },    -- an item's max
+      { data = { name = "B", grid = { { "ab" }, { "a", "abc" } } }, field = "grid" }, -- a nested item's max_length
       { data = { name = "B", friend = types.RecordID("post", 1) }, field = "friend" },
       { data = { name = "B", address = { street = "x" } }, field = "address" },
       { data = { name = "B", score = 0.1 }, field = "score" },
@@ -128,7 +136,8 @@ describe("orm schema against the engine #integration", function()
       end
     end
     -- And accepts what the model accepts, filling its defaults.
-    local bob = db:query("CREATE ONLY person CONTENT $data", { data = { name = "Bob", tags = { "a" } } })
+    local bob = db:query("CREATE ONLY person CONTENT $data",
+      { data = { name = "Bob", tags = { "a" }, scores = { 0, 9 }, grid = { { "ab", "c" }, types.array() } } })
     assert.are.equal("it's", bob.role)
     assert.are.equal(types.Datetime, getmetatable(bob.created_at))
     -- A readonly field cannot change in the database either.

@@ -15,8 +15,8 @@
 -- A field that is not `required` has the type `none | T` (SurrealDB's `option<T>`), and the
 -- database skips its ASSERT when it has no value. The ASSERTs are what the database can check of
 -- the options: `choices` (`$value INSIDE [...]`), `min`/`max`, `min_length`/`max_length`
--- (`string::len`, `array::len`, `set::len`) and `pattern` where it translates faithfully (see
--- `schema.pattern_regex`). A value default is `DEFAULT <literal>`; a function default is not
+-- (`string::len`, `array::len`, `set::len`), `pattern` where it translates faithfully (see
+-- `schema.pattern_regex`), and those of an Array's items (`array::all($value, |$item: any| ...)`). A value default is `DEFAULT <literal>`; a function default is not
 -- written (the model fills it in); `auto_now_add`/`auto_now` write `DEFAULT time::now()`.
 -- `readonly` is `READONLY`, `description` is `COMMENT`. Validators, function defaults and patterns
 -- that do not translate are checked by the model only.
@@ -209,21 +209,32 @@ end
 local length_functions = { String = "string::len", Array = "array::len", Set = "set::len" }
 
 --- The ASSERT conditions the database can check for a field (without `ASSERT`), joined by AND; nil
--- when there are none.
+-- when there are none. The items of an Array are checked with `array::all` and a closure, written
+-- as the database prints it back (`|$item: any|`, `$item2` one level deeper). The items of a Set
+-- are checked by the model only (3.0's `array::all` does not take a set).
 -- @param field a field
+-- @tparam[opt="$value"] string var the value's variable
 -- @treturn string|nil
 -- @usage schema.asserts(f.Int{ min = 0, max = 150 })  --> $value >= 0 AND $value <= 150
-function schema.asserts(field)
+-- schema.asserts(f.Array{ of = f.Int{ min = 0 } })   --> array::all($value, |$item: any| $item >= 0)
+function schema.asserts(field, var)
+  var = var or "$value"
   local parts = {}
-  if field.choices then parts[#parts + 1] = "$value INSIDE " .. schema.literal(field.choices) end
-  if field.min ~= nil then parts[#parts + 1] = "$value >= " .. schema.literal(field.min) end
-  if field.max ~= nil then parts[#parts + 1] = "$value <= " .. schema.literal(field.max) end
+  if field.choices then parts[#parts + 1] = var .. " INSIDE " .. schema.literal(field.choices) end
+  if field.min ~= nil then parts[#parts + 1] = var .. " >= " .. schema.literal(field.min) end
+  if field.max ~= nil then parts[#parts + 1] = var .. " <= " .. schema.literal(field.max) end
   local len = length_functions[field.type_name]
-  if field.min_length then parts[#parts + 1] = ("%s($value) >= %d"):format(len, field.min_length) end
-  if field.max_length then parts[#parts + 1] = ("%s($value) <= %d"):format(len, field.max_length) end
+  if field.min_length then parts[#parts + 1] = ("%s(%s) >= %d"):format(len, var, field.min_length) end
+  if field.max_length then parts[#parts + 1] = ("%s(%s) <= %d"):format(len, var, field.max_length) end
   if field.pattern then
     local regex = schema.pattern_regex(field.pattern)
-    if regex then parts[#parts + 1] = "string::matches($value, " .. schema.literal(regex) .. ")" end
+    if regex then parts[#parts + 1] = ("string::matches(%s, %s)"):format(var, schema.literal(regex)) end
+  end
+  if field.type_name == "Array" and field.of then
+    local depth = var == "$value" and 1 or (tonumber(var:match("^%$item(%d*)$")) or 1) + 1
+    local item = depth == 1 and "$item" or "$item" .. depth
+    local inner = schema.asserts(field.of, item)
+    if inner then parts[#parts + 1] = ("array::all(%s, |%s: any| %s)"):format(var, item, inner) end
   end
   if #parts == 0 then return nil end
   return table.concat(parts, " AND ")
@@ -343,9 +354,11 @@ end
 local function implied_fields(m)
   local implied = m.edge and { ["in"] = true, out = true } or {}
   walk(m.fields, "", function(path, field)
-    if field.type_name == "Array" or field.type_name == "Set" then
-      implied[path .. ".*"] = true
-      implied[path .. "[*]"] = true
+    local items = path
+    while field and (field.type_name == "Array" or field.type_name == "Set") do
+      implied[items .. ".*"] = true
+      implied[items .. "[*]"] = true
+      items, field = items .. ".*", field.of
     end
   end)
   return implied
