@@ -17,7 +17,8 @@
 -- the options: `choices` (`$value INSIDE [...]`), `min`/`max`, `min_length`/`max_length`
 -- (`string::len`, `array::len`, `set::len`), `pattern` where it translates faithfully (see
 -- `schema.pattern_regex`), and those of an Array's items (`array::all($value, |$item: any| ...)`).
--- A value default is `DEFAULT <literal>`; a function default is not written (the model fills it in); `auto_now_add`/`auto_now` write `DEFAULT time::now()`.
+-- A value default is `DEFAULT <literal>`; a function default is not written (the model fills it
+-- in); `auto_now_add`/`auto_now` write `DEFAULT time::now()`.
 -- `readonly` is `READONLY`, `description` is `COMMENT`. Validators, function defaults and patterns
 -- that do not translate are checked by the model only.
 --
