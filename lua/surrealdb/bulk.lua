@@ -109,7 +109,7 @@ local KINDS = {
 -- @tparam string kind `"insert"`, `"upsert"`, `"update"`, `"delete"` or `"relate"`
 -- @tparam[opt="none"] string returning `"none"`, `"ids"` or `"full"`
 -- @treturn string SurrealQL
--- @usage print(Bulk.statement("insert")) --> INSERT INTO $sdb_table $sdb_rows RETURN NONE
+-- @usage print(Bulk.statement("insert", "ids")) --> INSERT INTO $sdb_table $sdb_rows RETURN id
 function Bulk.statement(kind, returning)
   return KINDS[kind].sql(returning or "none")
 end
@@ -698,7 +698,8 @@ function Bulk:run(kind_name, tb, rows)
   return result
 end
 
---- Insert rows into a table (`INSERT`; a row that already exists fails its batch).
+--- Insert rows into a table (a `FOR` loop of `CREATE`s, or `INSERT` when results are returned; a row
+-- that already exists fails its batch).
 -- @param tb a table name or Table
 -- @param rows an array of rows (tables) or an iterator function returning one row per call
 -- @return the BulkResult
