@@ -333,7 +333,8 @@ local version = admin:version()
 local node_version = io.popen("node --version"):read("l") or "?"
 print(("db:bulk():insert vs surrealdb.js 2.0.8 (node %s) vs the engine in-process; server %s at %s")
   :format(node_version, version, ws_url))
-print(("rows of 8 fields into a fresh table; parallel %d; row counts %s; fixed batch sizes tried %s; best of %d")
+print(("rows of 8 fields into a fresh table; parallel %d; row counts %s; fixed batch sizes tried %s; %d mirrored "
+  .. "round pair(s)")
   :format(PARALLEL, table.concat(ROW_COUNTS, ", "), table.concat(FIXED, ", "), REPEAT))
 print("note: the server, the client under test and the ceiling's engine all run on this machine's cores.")
 print("client us/r: CPU time per row of the process that sent the rows (for the ceiling: node and the engine);")
