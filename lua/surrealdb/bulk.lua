@@ -211,16 +211,22 @@ local function endpoint(value, name)
   return nil, ("%s must be a record id (a RecordID or a \"table:id\" string), got %s"):format(name, type(value))
 end
 
+-- A row of insert or relate with its id settled: one made when it has none and ids = "generate";
+-- a RecordID of another table refused. Returns the row, or nil and why it cannot be sent.
+local function with_own_id(run, row, what)
+  if row.id == nil and run.ids == "generate" then row.id = types.RecordID(run.table_name, types.Uuid.v7()) end
+  if getmetatable(row.id) == types.RecordID then
+    local id, why = record_of(run.table_name, row.id, what)
+    if not id then return nil, why end
+  end
+  return row
+end
+
 -- Each kind's row as sent: returns the row, or nil and why it cannot be sent.
 local PREPARE = {
   insert = function(run, row)
     if type(row) ~= "table" then return nil, "a row must be a table, got " .. type(row) end
-    if row.id == nil and run.ids == "generate" then row.id = types.RecordID(run.table_name, types.Uuid.v7()) end
-    if getmetatable(row.id) == types.RecordID then
-      local id, why = record_of(run.table_name, row.id, "the row's id")
-      if not id then return nil, why end
-    end
-    return row
+    return with_own_id(run, row, "the row's id")
   end,
   upsert = function(run, row)
     if type(row) ~= "table" then return nil, "a row must be a table, got " .. type(row) end
@@ -258,12 +264,7 @@ local PREPARE = {
     if not row["in"] then return nil, why end
     row.out, why = endpoint(edge.to or edge.out, "the edge's to")
     if not row.out then return nil, why end
-    if row.id == nil and run.ids == "generate" then row.id = types.RecordID(run.table_name, types.Uuid.v7()) end
-    if getmetatable(row.id) == types.RecordID then
-      local id, bad_id = record_of(run.table_name, row.id, "the edge's id")
-      if not id then return nil, bad_id end
-    end
-    return row
+    return with_own_id(run, row, "the edge's id")
   end,
 }
 
