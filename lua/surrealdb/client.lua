@@ -49,6 +49,19 @@ local SAFE_TO_REPEAT = {
   authenticate = true, signin = true, invalidate = true, kill = true, delete = true,
 }
 
+-- Options that count something (whole numbers).
+local COUNT_OPTIONS = { max_retries = true, attempts = true, size = true, min = true }
+
+-- What an option's value must be, when `value` is not that (nil when it is): true or false where the
+-- default is a boolean, else a number >= 0: a whole one for a count, at most 1 for a jitter fraction.
+local function option_problem(key, value, default)
+  if type(default) == "boolean" then return type(value) ~= "boolean" and "true or false" or nil end
+  if COUNT_OPTIONS[key] then return (math.type(value) ~= "integer" or value < 0) and "an integer >= 0" or nil end
+  local number = type(value) == "number" and value >= 0 -- false for NaN too
+  if key == "jitter" then return not (number and value <= 1) and "a number from 0 to 1" or nil end
+  return not number and "a number >= 0" or nil
+end
+
 local function merged(defaults, given, name)
   if given ~= nil and type(given) ~= "table" then
     errors.raise("ValidationError", ("%s must be a table, got %s"):format(name, type(given)), nil, 4)
@@ -62,13 +75,8 @@ local function merged(defaults, given, name)
     result[k] = v
   end
   for k, v in pairs(result) do
-    local default = defaults[k]
-    local integer = k == "max_retries" or k == "attempts" or k == "size" or k == "min"
-    if (type(default) == "boolean" and type(v) ~= "boolean")
-      or (type(default) ~= "boolean" and (type(v) ~= "number" or v < 0 or v ~= v
-        or (integer and math.type(v) ~= "integer") or (k == "jitter" and v > 1))) then
-      local want = type(default) == "boolean" and "true or false"
-        or integer and "an integer >= 0" or k == "jitter" and "a number from 0 to 1" or "a number >= 0"
+    local want = option_problem(k, v, defaults[k])
+    if want then
       errors.raise("ValidationError", ("%s.%s must be %s, got %s"):format(name, k, want, tostring(v)), nil, 4)
     end
   end
