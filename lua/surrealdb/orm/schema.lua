@@ -209,17 +209,9 @@ end
 
 local length_functions = { String = "string::len", Array = "array::len", Set = "set::len" }
 
---- The ASSERT conditions the database can check for a field (without `ASSERT`), joined by AND; nil
--- when there are none. The items of an Array are checked with `array::all` and a closure, written
--- as the database prints it back (`|$item: any|`, `$item2` one level deeper). The items of a Set
--- are checked by the model only (3.0's `array::all` does not take a set).
--- @param field a field
--- @tparam[opt="$value"] string var the value's variable
--- @treturn string|nil
--- @usage schema.asserts(f.Int{ min = 0, max = 150 })  --> $value >= 0 AND $value <= 150
--- schema.asserts(f.Array{ of = f.Int{ min = 0 } })   --> array::all($value, |$item: any| $item >= 0)
-function schema.asserts(field, var)
-  var = var or "$value"
+-- The ASSERT conditions of `field` on the variable `var` (`$value`, or an item's at `depth` arrays
+-- deep: `$item`, `$item2`, ...), or nil.
+local function asserts_on(field, var, depth)
   local parts = {}
   if field.choices then parts[#parts + 1] = var .. " INSIDE " .. schema.literal(field.choices) end
   if field.min ~= nil then parts[#parts + 1] = var .. " >= " .. schema.literal(field.min) end
@@ -232,13 +224,24 @@ function schema.asserts(field, var)
     if regex then parts[#parts + 1] = ("string::matches(%s, %s)"):format(var, schema.literal(regex)) end
   end
   if field.type_name == "Array" and field.of then
-    local depth = var == "$value" and 1 or (tonumber(var:match("^%$item(%d*)$")) or 1) + 1
-    local item = depth == 1 and "$item" or "$item" .. depth
-    local inner = schema.asserts(field.of, item)
+    local item = depth == 0 and "$item" or "$item" .. (depth + 1)
+    local inner = asserts_on(field.of, item, depth + 1)
     if inner then parts[#parts + 1] = ("array::all(%s, |%s: any| %s)"):format(var, item, inner) end
   end
   if #parts == 0 then return nil end
   return table.concat(parts, " AND ")
+end
+
+--- The ASSERT conditions the database can check for a field (without `ASSERT`), joined by AND; nil
+-- when there are none. The items of an Array are checked with `array::all` and a closure, written
+-- as the database prints it back (`|$item: any|`, `$item2` one level deeper). The items of a Set
+-- are checked by the model only (3.0's `array::all` does not take a set).
+-- @param field a field
+-- @treturn string|nil
+-- @usage schema.asserts(f.Int{ min = 0, max = 150 })  --> $value >= 0 AND $value <= 150
+-- schema.asserts(f.Array{ of = f.Int{ min = 0 } })   --> array::all($value, |$item: any| $item >= 0)
+function schema.asserts(field)
+  return asserts_on(field, "$value", 0)
 end
 
 local function field_body(m, path, field)
