@@ -54,6 +54,19 @@ local function model_error(message)
   errors.raise("ModelError", message, nil, 3)
 end
 
+--- Whether a value is a record of a model and, if so, its id (nil while it is not saved) and its
+-- model: where a record is given as a value (a link, a filter), it stands for its id.
+-- @param value any value
+-- @treturn boolean
+-- @return the id, or nil
+-- @return the model
+-- @usage local is_record, id = fields.record_id_of(ann)  --> true, person:ann, Person
+function fields.record_id_of(value)
+  local mt = getmetatable(value)
+  if type(mt) ~= "table" or mt.__model == nil then return false end
+  return true, value.id, mt.__model
+end
+
 --- A short description of a value for reasons: "a string", "an integer", "null", "a RecordID", ...
 -- @param value any value
 -- @treturn string
@@ -265,9 +278,10 @@ fields.registry = setmetatable({}, { __mode = "v" })
 local function to_record_id(field, v)
   local id = v
   local mt = getmetatable(v)
-  if mt and mt.__model then
-    id = v.id
-    if id == nil then return nil, "links to a " .. mt.__model.name .. " record that is not saved yet" end
+  local is_record, record_id, m = fields.record_id_of(v)
+  if is_record then
+    id = record_id
+    if id == nil then return nil, "links to a " .. m.name .. " record that is not saved yet" end
   elseif type(v) == "string" then
     local ok, parsed = pcall(types.RecordID.parse, v)
     if not ok then return nil, "must be a record id, got the unreadable text " .. string.format("%q", v) end

@@ -58,6 +58,7 @@
 -- -- params.vars == { p1 = "A", p2 = 18, p3 = true }
 local errors = require("surrealdb.errors")
 local types = require("surrealdb.types")
+local fields = require("surrealdb.orm.fields")
 
 local filter = {}
 
@@ -170,16 +171,13 @@ local function check_plain(value, key)
   if kind == "function" or kind == "thread" or kind == "userdata" then
     invalid(("filter %s: a %s cannot be sent to SurrealDB"):format(key, kind), { field = key })
   end
-  if kind == "table" then
-    local mt = getmetatable(value)
-    if type(mt) == "table" and mt.__model ~= nil then
-      local id = value.id
-      if id == nil then
-        invalid(("filter %s: the record %s is not saved, so it has no id to compare with"):format(key,
-          tostring(value)), { field = key })
-      end
-      return id
+  local is_record, id = fields.record_id_of(value)
+  if is_record then
+    if id == nil then
+      invalid(("filter %s: the record %s is not saved, so it has no id to compare with"):format(key,
+        tostring(value)), { field = key })
     end
+    return id
   end
   return value
 end
