@@ -307,19 +307,16 @@ end
 
 -- Run each side (a function returning figures) REPEAT times in mirrored rounds, A B C then C B A, so
 -- that a server that slows down as it holds more (it does, a little, run after run) weighs on every
--- side alike; returns each side's combined figures. `first` runs before the rounds' first side
--- and gives what the others need (auto's batch size): its figures count as the first side's.
-local function mirrored(first, sides)
-  local runs = { { first() } }
-  for i = 2, #sides do runs[i] = {} end
+-- side alike; returns each side's combined figures. The first round starts with the first side.
+local function mirrored(sides)
+  local runs = {}
+  for i = 1, #sides do runs[i] = {} end
   for round = 1, 2 * REPEAT do
     local forward = round % 2 == 1
     for step = 1, #sides do
       local i = forward and step or #sides + 1 - step
-      if not (round == 1 and i == 1) then
-        local list = runs[i]
-        list[#list + 1] = sides[i]()
-      end
+      local list = runs[i]
+      list[#list + 1] = sides[i]()
     end
   end
   local out = {}
@@ -374,13 +371,13 @@ for index, rows in ipairs(ROW_COUNTS) do
     best_fixed = best.batch_size
   end
 
-  local first_auto
-  local function auto_run() return lua_run(rows, "auto") end
-  local auto, best, js, ws = mirrored(function()
-    first_auto = auto_run()
-    return first_auto
-  end, {
-    auto_run,
+  local first_auto -- the first auto run: its batch size is the one the others use
+  local auto, best, js, ws = mirrored({
+    function()
+      local f = lua_run(rows, "auto")
+      first_auto = first_auto or f
+      return f
+    end,
     function() return lua_run(rows, best_fixed) end,
     function() return js_run(rows, first_auto.batch_size) end,
     function() return engine_run("ws", rows, first_auto.batch_size, first_auto) end,
